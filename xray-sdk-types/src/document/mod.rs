@@ -1,0 +1,214 @@
+//! Segment documents: what an SDK sends to the daemon, and what the daemon stores.
+//!
+//! One type, [`Document`], describes a segment, a subsegment embedded in its parent's `subsegments`, and an
+//! independent subsegment (sent on its own, with `type: "subsegment"`, `trace_id` and `parent_id`). Fields keep
+//! the names of the X-Ray segment-document schema, absent fields are left out, and fields serialize in a fixed
+//! order. Fields that no type here names are kept in `extra` maps, so that documents from any SDK parse and
+//! serialize back to the same JSON value.
+
+mod annotations;
+mod aws;
+mod cause;
+mod http;
+mod map;
+mod sql;
+
+pub use annotations::AnnotationValue;
+pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, Service, XraySdk};
+pub use cause::{Cause, CauseDetails, Exception, StackFrame};
+pub use http::{Http, HttpRequest, HttpResponse};
+pub use map::OrderedMap;
+pub use sql::Sql;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::id::{EntityId, TraceId};
+
+/// The metadata of an entity: namespace → key → any JSON value.
+pub type Metadata = OrderedMap<Map<String, Value>>;
+
+/// The `type` field: present, as `subsegment`, on subsegments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentType {
+    /// A subsegment.
+    Subsegment,
+}
+
+/// The `namespace` of a subsegment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    /// A call to an AWS service through an AWS SDK.
+    Aws,
+    /// A call to another downstream service.
+    Remote,
+    /// Work done inside this service.
+    Local,
+}
+
+impl Namespace {
+    /// The text form: `aws`, `remote` or `local`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Namespace::Aws => "aws",
+            Namespace::Remote => "remote",
+            Namespace::Local => "local",
+        }
+    }
+}
+
+/// A segment or subsegment document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    /// The entity's id.
+    pub id: EntityId,
+    /// The service name (segments) or the operation name (subsegments).
+    pub name: String,
+    /// Start, in seconds since the Unix epoch, with microsecond precision.
+    pub start_time: f64,
+    /// End, in seconds since the Unix epoch. Absent while the entity is in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+    /// `true` while the entity is open and sent without `end_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<bool>,
+    /// The trace id: required on segments and independent subsegments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<TraceId>,
+    /// The id of the parent: the caller's subsegment for a segment, the parent entity for a subsegment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<EntityId>,
+    /// `subsegment` on subsegments, absent on segments.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DocumentType>,
+    /// The kind of work a subsegment records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Namespace>,
+    /// The type of AWS resource the service runs on, such as `AWS::ECS::Container`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The user who made the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The ARN of the AWS resource that ran the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+    /// Subsegments: whether the downstream call is traced as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traced: Option<bool>,
+    /// Subsegments: ids of sibling subsegments that had to finish before this one began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub precursor_ids: Vec<EntityId>,
+    /// The HTTP request and response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<Http>,
+    /// AWS resource or call information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Aws>,
+    /// A database query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<Sql>,
+    /// The application and its runtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+    /// Indexed key-value pairs.
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub annotations: OrderedMap<AnnotationValue>,
+    /// Unindexed data, by namespace.
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub metadata: Metadata,
+    /// A client error (4xx) happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<bool>,
+    /// The request was throttled (429).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<bool>,
+    /// A server error (5xx) happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<bool>,
+    /// The recorded errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// Embedded subsegments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subsegments: Vec<Document>,
+    /// Every other field, as received.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Document {
+    /// A document with an id, a name and a start time, and nothing else.
+    pub fn new(id: EntityId, name: impl Into<String>, start_time: f64) -> Self {
+        Document {
+            id,
+            name: name.into(),
+            start_time,
+            end_time: None,
+            in_progress: None,
+            trace_id: None,
+            parent_id: None,
+            kind: None,
+            namespace: None,
+            origin: None,
+            user: None,
+            resource_arn: None,
+            traced: None,
+            precursor_ids: Vec::new(),
+            http: None,
+            aws: None,
+            sql: None,
+            service: None,
+            annotations: OrderedMap::new(),
+            metadata: OrderedMap::new(),
+            error: None,
+            throttle: None,
+            fault: None,
+            cause: None,
+            subsegments: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Whether this is a subsegment (`type: "subsegment"`).
+    pub fn is_subsegment(&self) -> bool {
+        self.kind == Some(DocumentType::Subsegment)
+    }
+
+    /// The `http` block, created when absent.
+    pub fn http_mut(&mut self) -> &mut Http {
+        self.http.get_or_insert_with(Http::default)
+    }
+
+    /// The `aws` block, created when absent.
+    pub fn aws_mut(&mut self) -> &mut Aws {
+        self.aws.get_or_insert_with(Aws::default)
+    }
+
+    /// Serializes to compact JSON.
+    ///
+    /// # Errors
+    /// Only if a metadata value cannot be written as JSON, which `serde_json::Value` never causes.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Parses a JSON document.
+    ///
+    /// # Errors
+    /// A [`serde_json::Error`] that says which field is wrong, for text that is not a document.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The number of entities in this document: itself and every nested subsegment.
+    pub fn entity_count(&self) -> usize {
+        1 + self
+            .subsegments
+            .iter()
+            .map(Document::entity_count)
+            .sum::<usize>()
+    }
+}

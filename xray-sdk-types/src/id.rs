@@ -1,0 +1,385 @@
+//! Trace ids and entity ids.
+//!
+//! A trace id reads `1-<8 hex epoch seconds>-<24 hex random>`; segment, subsegment and exception ids are
+//! 16 hex digits. Both are kept as plain integers, so that they are `Copy`, compare cheaply and format without
+//! allocation. Parsing accepts lower-case hex only, which is what X-Ray itself produces.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::RngCore;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why an id could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The text does not have the expected length.
+    #[error("expected {expected} characters, found {found}")]
+    Length {
+        /// The length a valid id has.
+        expected: usize,
+        /// The length that was given.
+        found: usize,
+    },
+    /// The text holds something other than lower-case hex digits where they are expected.
+    #[error("expected lower-case hex digits")]
+    NotHex,
+    /// A trace id that does not start with version `1-` or lacks the `-` separators.
+    #[error("expected the form 1-XXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX")]
+    Format,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Parses exactly `bytes.len()` lower-case hex digits (at most 32) into an integer.
+fn parse_hex(bytes: &[u8]) -> Result<u128, IdError> {
+    bytes.iter().try_fold(0u128, |acc, &b| {
+        hex_value(b)
+            .map(|v| (acc << 4) | u128::from(v))
+            .ok_or(IdError::NotHex)
+    })
+}
+
+/// Writes the low `out.len()` hex digits of `value` into `out`.
+fn write_hex(value: u128, out: &mut [u8]) {
+    let n = out.len();
+    for (i, slot) in out.iter_mut().enumerate() {
+        let shift = 4 * (n - 1 - i);
+        *slot = HEX[((value >> shift) & 0xf) as usize];
+    }
+}
+
+/// Seconds since the Unix epoch, now. Saturates instead of failing on a clock before 1970 or after 2106.
+fn epoch_seconds_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+/// An X-Ray trace id: version 1, the epoch second at which the trace began, and 96 random bits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId {
+    epoch: u32,
+    random: u128,
+}
+
+const RANDOM_MASK: u128 = (1u128 << 96) - 1;
+
+impl TraceId {
+    /// The length of the text form, `1-XXXXXXXX-XXXXXXXXXXXXXXXXXXXXXXXX`.
+    pub const LEN: usize = 35;
+
+    /// The trace id that unsampled entities carry when no real id is known: `1-00000000-000000000000000000000000`.
+    pub const NOOP: TraceId = TraceId {
+        epoch: 0,
+        random: 0,
+    };
+
+    /// A new trace id stamped with the current time, with 96 bits from the thread's cryptographically secure
+    /// generator (seeded once per thread; no system call per id).
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes[4..]);
+        Self::from_parts(epoch_seconds_now(), u128::from_be_bytes(bytes))
+    }
+
+    /// Builds a trace id from its epoch seconds and its random part (only the low 96 bits are used).
+    pub const fn from_parts(epoch: u32, random: u128) -> Self {
+        TraceId {
+            epoch,
+            random: random & RANDOM_MASK,
+        }
+    }
+
+    /// The epoch seconds part.
+    pub const fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// The 96-bit random part.
+    pub const fn random(&self) -> u128 {
+        self.random
+    }
+
+    /// Whether this is [`TraceId::NOOP`].
+    pub const fn is_noop(&self) -> bool {
+        self.epoch == 0 && self.random == 0
+    }
+
+    /// The 32-hex-digit W3C trace id with the same bits (`4efaaf4d1e8720b39541901950019ee5` for
+    /// `1-4efaaf4d-1e8720b39541901950019ee5`).
+    pub fn to_w3c(&self) -> String {
+        let mut out = [0u8; 32];
+        write_hex(u128::from(self.epoch), &mut out[..8]);
+        write_hex(self.random, &mut out[8..]);
+        out.iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// Parses a 32-hex-digit W3C trace id: its first 8 digits become the epoch part.
+    ///
+    /// # Errors
+    /// [`IdError`] unless the text is 32 lower-case hex digits. The all-zero id, which W3C declares invalid, is
+    /// rejected as [`IdError::Format`].
+    pub fn from_w3c(text: &str) -> Result<Self, IdError> {
+        let bytes = text.as_bytes();
+        if bytes.len() != 32 {
+            return Err(IdError::Length {
+                expected: 32,
+                found: bytes.len(),
+            });
+        }
+        let epoch = parse_hex(&bytes[..8])? as u32;
+        let random = parse_hex(&bytes[8..])?;
+        let id = Self::from_parts(epoch, random);
+        if id.is_noop() {
+            return Err(IdError::Format);
+        }
+        Ok(id)
+    }
+
+    /// Writes the 35-byte text form into `out`.
+    pub fn write_to(&self, out: &mut [u8; Self::LEN]) {
+        out[0] = b'1';
+        out[1] = b'-';
+        write_hex(u128::from(self.epoch), &mut out[2..10]);
+        out[10] = b'-';
+        write_hex(self.random, &mut out[11..]);
+    }
+
+    /// Parses the text form.
+    ///
+    /// # Errors
+    /// [`IdError`] for anything but `1-` followed by 8 and 24 lower-case hex digits separated by `-`.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        let b = text.as_bytes();
+        if b.len() != Self::LEN {
+            return Err(IdError::Length {
+                expected: Self::LEN,
+                found: b.len(),
+            });
+        }
+        if b[0] != b'1' || b[1] != b'-' || b[10] != b'-' {
+            return Err(IdError::Format);
+        }
+        let epoch = parse_hex(&b[2..10])? as u32;
+        let random = parse_hex(&b[11..])?;
+        Ok(Self::from_parts(epoch, random))
+    }
+}
+
+impl Default for TraceId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; Self::LEN];
+        self.write_to(&mut buf);
+        // The buffer holds ASCII only.
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceId({self})")
+    }
+}
+
+impl FromStr for TraceId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for TraceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; Self::LEN];
+        self.write_to(&mut buf);
+        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        TraceId::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format_args!("invalid trace id {text:?}: {e}")))
+    }
+}
+
+/// A 64-bit id of a segment, subsegment or exception, written as 16 lower-case hex digits. It is also the W3C
+/// span id form.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntityId(u64);
+
+impl EntityId {
+    /// The length of the text form.
+    pub const LEN: usize = 16;
+
+    /// The id unsampled entities carry: `0000000000000000`.
+    pub const NOOP: EntityId = EntityId(0);
+
+    /// A new random id from the thread's cryptographically secure generator. Never [`EntityId::NOOP`].
+    pub fn new() -> Self {
+        let mut rng = rand::rng();
+        loop {
+            let v = rng.next_u64();
+            if v != 0 {
+                return EntityId(v);
+            }
+        }
+    }
+
+    /// The id with these bits.
+    pub const fn from_u64(value: u64) -> Self {
+        EntityId(value)
+    }
+
+    /// The bits of this id.
+    pub const fn as_u64(&self) -> u64 {
+        self.0
+    }
+
+    /// Whether this is [`EntityId::NOOP`].
+    pub const fn is_noop(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// Writes the 16-byte text form into `out`.
+    pub fn write_to(&self, out: &mut [u8; Self::LEN]) {
+        write_hex(u128::from(self.0), out);
+    }
+
+    /// Parses 16 lower-case hex digits (the X-Ray id and the W3C span id have the same form).
+    ///
+    /// # Errors
+    /// [`IdError`] for any other text.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        let b = text.as_bytes();
+        if b.len() != Self::LEN {
+            return Err(IdError::Length {
+                expected: Self::LEN,
+                found: b.len(),
+            });
+        }
+        Ok(EntityId(parse_hex(b)? as u64))
+    }
+}
+
+impl Default for EntityId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; Self::LEN];
+        self.write_to(&mut buf);
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for EntityId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EntityId({self})")
+    }
+}
+
+impl FromStr for EntityId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for EntityId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; Self::LEN];
+        self.write_to(&mut buf);
+        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        EntityId::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format_args!("invalid id {text:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_id_round_trips_and_rejects_bad_text() {
+        let text = "1-5759e988-bd862e3fe1be46a994272793";
+        let id = TraceId::parse(text).unwrap();
+        assert_eq!(id.to_string(), text);
+        assert_eq!(id.epoch(), 0x5759e988);
+        for bad in [
+            "",
+            "1-5759e988-bd862e3fe1be46a99427279",
+            "1-5759E988-bd862e3fe1be46a994272793",
+            "2-5759e988-bd862e3fe1be46a994272793",
+            "1_5759e988-bd862e3fe1be46a994272793",
+            "1-5759e988_bd862e3fe1be46a994272793",
+            "1-5759e98g-bd862e3fe1be46a994272793",
+            "1-5759e988-bd862e3fe1be46a99427279é",
+        ] {
+            assert!(TraceId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn generated_ids_have_the_documented_shape() {
+        let a = TraceId::new();
+        let b = TraceId::new();
+        assert_ne!(a, b);
+        let text = a.to_string();
+        assert_eq!(text.len(), TraceId::LEN);
+        assert_eq!(TraceId::parse(&text), Ok(a));
+        let now = epoch_seconds_now();
+        assert!(now - a.epoch() <= 1);
+        let e = EntityId::new();
+        assert_eq!(EntityId::parse(&e.to_string()), Ok(e));
+        assert!(!e.is_noop());
+    }
+
+    #[test]
+    fn noop_ids() {
+        assert_eq!(
+            TraceId::NOOP.to_string(),
+            "1-00000000-000000000000000000000000"
+        );
+        assert_eq!(EntityId::NOOP.to_string(), "0000000000000000");
+    }
+
+    #[test]
+    fn w3c_mapping() {
+        let id = TraceId::from_w3c("4efaaf4d1e8720b39541901950019ee5").unwrap();
+        assert_eq!(id.to_string(), "1-4efaaf4d-1e8720b39541901950019ee5");
+        assert_eq!(id.to_w3c(), "4efaaf4d1e8720b39541901950019ee5");
+        assert!(TraceId::from_w3c("00000000000000000000000000000000").is_err());
+        assert!(TraceId::from_w3c("4efaaf4d1e8720b39541901950019ee").is_err());
+        assert!(TraceId::from_w3c("4EFAAF4D1E8720B39541901950019EE5").is_err());
+        let span = EntityId::parse("53995c3f42cd8ad8").unwrap();
+        assert_eq!(span.as_u64(), 0x53995c3f42cd8ad8);
+    }
+}
