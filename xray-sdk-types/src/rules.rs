@@ -90,6 +90,62 @@ pub const fn status_flags(status: u16) -> StatusFlags {
     }
 }
 
+/// Glob matching as X-Ray sampling rules and dynamic naming use it: `*` matches any run of characters (the
+/// empty one too), `?` exactly one character, and everything else itself, ignoring case.
+///
+/// Unlike the Python SDK, a `*` or `?` in the text is an ordinary character (Python compares it to the pattern
+/// first, so that `a*b` fails to match `a*xb`). Runs in O(pattern × text) at worst, without allocation when both
+/// are ASCII.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob(pattern.as_bytes(), text.as_bytes(), |p, t| {
+            p.eq_ignore_ascii_case(t)
+        });
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    glob(&p, &t, |a, b| {
+        a == b || a.to_lowercase().eq(b.to_lowercase())
+    })
+}
+
+trait GlobChar: Copy {
+    const STAR: Self;
+    const ANY: Self;
+}
+impl GlobChar for u8 {
+    const STAR: u8 = b'*';
+    const ANY: u8 = b'?';
+}
+impl GlobChar for char {
+    const STAR: char = '*';
+    const ANY: char = '?';
+}
+
+fn glob<C: GlobChar + PartialEq>(p: &[C], t: &[C], eq: impl Fn(&C, &C) -> bool) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == C::STAR {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && (p[pi] == C::ANY || eq(&p[pi], &t[ti])) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == C::STAR)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +172,22 @@ mod tests {
         assert!(!is_valid_annotation_key(""));
         assert!(!is_valid_annotation_key("dot.key"));
         assert!(!is_valid_annotation_key(&"k".repeat(501)));
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("", ""));
+        assert!(!wildcard_match("", "a"));
+        assert!(wildcard_match("*.Example.com", "api.example.COM"));
+        assert!(!wildcard_match("*.example.com", "api.example.com:8080"));
+        assert!(wildcard_match(
+            "a*b*a*b*a*b*a*b*a*",
+            "akljd9gsdfbkjhaabajkhbbyiaahkjbjhbuykjakjhabkjhbabjhkaabbabbaaakljdfsjklababkjbsdabab"
+        ));
+        assert!(!wildcard_match("a*na*ha", "anananahahanahana"));
+        assert!(wildcard_match("a*b", "a*xb"));
+        assert!(wildcard_match("É?", "éa"));
+        assert!(!wildcard_match("????", "chevy"));
     }
 }
