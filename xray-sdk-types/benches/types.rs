@@ -1,1 +1,3 @@
+//! Benchmarks of the wire model.
+
 fn main() {}

@@ -60,6 +60,9 @@ impl Namespace {
 }
 
 /// A segment or subsegment document.
+///
+/// The large optional blocks (`http`, `aws`, `sql`, `service`) are boxed so that a document stays small to
+/// move while it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
     /// The entity's id.
@@ -103,16 +106,16 @@ pub struct Document {
     pub precursor_ids: Vec<EntityId>,
     /// The HTTP request and response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http: Option<Http>,
+    pub http: Option<Box<Http>>,
     /// AWS resource or call information.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aws: Option<Aws>,
+    pub aws: Option<Box<Aws>>,
     /// A database query.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sql: Option<Sql>,
+    pub sql: Option<Box<Sql>>,
     /// The application and its runtime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Service>,
+    pub service: Option<Box<Service>>,
     /// Indexed key-value pairs.
     #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
     pub annotations: OrderedMap<AnnotationValue>,
@@ -179,12 +182,12 @@ impl Document {
 
     /// The `http` block, created when absent.
     pub fn http_mut(&mut self) -> &mut Http {
-        self.http.get_or_insert_with(Http::default)
+        self.http.get_or_insert_with(Box::default)
     }
 
     /// The `aws` block, created when absent.
     pub fn aws_mut(&mut self) -> &mut Aws {
-        self.aws.get_or_insert_with(Aws::default)
+        self.aws.get_or_insert_with(Box::default)
     }
 
     /// Serializes to compact JSON.

@@ -1,0 +1,73 @@
+//! The current entity: which segment or subsegment new subsegments, annotations and downstream calls belong to.
+//!
+//! In synchronous code the current entity is thread-local. In async code it follows a future across polls and
+//! worker threads: [`Instrumented`] (made by [`FutureExt::in_entity`] or [`FutureExt::in_current_entity`])
+//! installs its entity for the duration of each poll and takes back whatever is current when the poll
+//! returns, so subsegments opened inside the future stay current across `.await` points. Tasks spawned with
+//! [`spawn`] continue the trace that was current when they were spawned, each in a context of its own, so that
+//! concurrent tasks nest their subsegments correctly under one segment.
+
+mod future;
+
+#[cfg(feature = "tokio")]
+pub use future::spawn;
+pub use future::{FutureExt, Instrumented};
+
+use std::cell::RefCell;
+
+use crate::entity::Entity;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Entity>> = const { RefCell::new(None) };
+}
+
+/// The entity current on this thread (or in this instrumented future).
+pub fn current() -> Option<Entity> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// Makes `entity` current and returns what was current before.
+pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {
+    CURRENT
+        .try_with(|c| std::mem::replace(&mut *c.borrow_mut(), entity))
+        .ok()
+        .flatten()
+}
+
+/// Whether `entity` is the current entity.
+pub(crate) fn is_current(entity: &Entity) -> bool {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref() == Some(entity))
+        .unwrap_or(false)
+}
+
+/// Makes an entity current until dropped, then restores what was current before. Made by [`enter`].
+#[must_use = "the entity is current only while the guard lives"]
+#[derive(Debug)]
+pub struct EnterGuard {
+    previous: Option<Entity>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        replace(self.previous.take());
+    }
+}
+
+/// Makes `entity` current on this thread until the returned guard is dropped: the way to continue a trace on
+/// a thread of your own.
+///
+/// ```
+/// # use xray_sdk_core::context;
+/// # fn demo(entity: xray_sdk_core::Entity) {
+/// std::thread::spawn(move || {
+///     let _in_trace = context::enter(entity);
+///     // subsegments begun here nest under `entity`
+/// });
+/// # }
+/// ```
+pub fn enter(entity: Entity) -> EnterGuard {
+    EnterGuard {
+        previous: replace(Some(entity)),
+    }
+}

@@ -1,0 +1,202 @@
+//! Rust errors as X-Ray exceptions: the `source()` chain, type names, and backtrace frames.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::error::Error as StdError;
+
+use xray_sdk_types::EntityId;
+use xray_sdk_types::document::{Exception, StackFrame};
+
+/// The longest `source()` chain recorded; the rest is counted in `skipped`.
+const MAX_CHAIN: usize = 8;
+
+/// The last segment of a type path, with generic arguments shortened the same way:
+/// `std::io::error::Error` → `Error`, `my::Wrapper<my::Inner>` → `Wrapper<Inner>`.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        match c {
+            ':' => segment_start = i + 1,
+            '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | '&' | ';' => {
+                out.push_str(&full[segment_start..i]);
+                out.push(c);
+                segment_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&full[segment_start..]);
+    out
+}
+
+/// A best guess at the type of an error known only as `dyn Error`: the identifier its `Debug` form starts with
+/// (`ParseIntError { kind: InvalidDigit }` → `ParseIntError`). `None` when it starts with something else.
+fn debug_type_name(err: &dyn StdError) -> Option<String> {
+    let debug = format!("{err:?}");
+    let name: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_uppercase())).then_some(name)
+}
+
+/// The frames of a captured backtrace that belong to the application: no frames of the standard library, of
+/// the runtime or of this SDK; at most `limit` of them, innermost first.
+pub(crate) fn backtrace_frames(backtrace: &Backtrace, limit: usize) -> (Vec<StackFrame>, u32) {
+    if limit == 0 || backtrace.status() != BacktraceStatus::Captured {
+        return (Vec::new(), 0);
+    }
+    let text = backtrace.to_string();
+    let mut frames: Vec<StackFrame> = Vec::new();
+    let mut truncated = 0u32;
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        // "12: crate::module::function"
+        let Some((index, label)) = line.split_once(": ") else {
+            continue;
+        };
+        if !index.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let mut path = None;
+        let mut line_no = None;
+        if let Some(next) = lines.peek() {
+            if let Some(location) = next.trim().strip_prefix("at ") {
+                let mut parts = location.rsplitn(3, ':');
+                let _column = parts.next();
+                line_no = parts.next().and_then(|l| l.parse::<u32>().ok());
+                path = parts.next().map(str::to_owned);
+                lines.next();
+            }
+        }
+        let label = label.trim();
+        let internal = [
+            "std::",
+            "core::",
+            "alloc::",
+            "xray_sdk",
+            "tokio::",
+            "__rust",
+            "<unknown>",
+            "backtrace::",
+        ]
+        .iter()
+        .any(|p| label.starts_with(p) || label.starts_with(&format!("<{p}")));
+        if internal || path.as_deref().is_some_and(|p| p.starts_with("/rustc/")) {
+            continue;
+        }
+        if frames.len() >= limit {
+            truncated += 1;
+            continue;
+        }
+        frames.push(StackFrame {
+            path,
+            line: line_no,
+            label: Some(label.to_owned()),
+        });
+    }
+    (frames, truncated)
+}
+
+/// The exceptions for an error and its `source()` chain, outermost first, each naming the next as its
+/// `cause`. `type_name` is the static type of the outermost error, when known.
+pub(crate) fn exceptions_for(
+    err: &(dyn StdError + 'static),
+    type_name: Option<&str>,
+    remote: bool,
+    stack: (Vec<StackFrame>, u32),
+) -> Vec<Exception> {
+    let mut chain: Vec<&(dyn StdError + 'static)> = Vec::new();
+    let mut skipped = 0u32;
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if chain.len() < MAX_CHAIN {
+            chain.push(e);
+        } else {
+            skipped += 1;
+        }
+        next = e.source();
+    }
+    let ids: Vec<EntityId> = chain.iter().map(|_| EntityId::new()).collect();
+    let (frames, truncated) = stack;
+    let mut frames = Some(frames);
+    chain
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let message = e.to_string();
+            let type_name = if i == 0 {
+                type_name
+                    .map(short_type_name)
+                    .or_else(|| debug_type_name(*e))
+            } else {
+                debug_type_name(*e)
+            };
+            Exception {
+                id: ids[i],
+                message: (!message.is_empty()).then_some(message),
+                type_name,
+                remote: Some(remote),
+                truncated: (i == 0 && truncated > 0).then_some(truncated),
+                skipped: (i + 1 == chain.len() && skipped > 0).then_some(skipped),
+                cause: ids.get(i + 1).copied(),
+                stack: if i == 0 {
+                    frames.take().unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names() {
+        assert_eq!(short_type_name("std::io::error::Error"), "Error");
+        assert_eq!(
+            short_type_name("a::Wrapper<b::Inner, c::D>"),
+            "Wrapper<Inner, D>"
+        );
+        let e = "x".parse::<u32>().unwrap_err();
+        assert_eq!(debug_type_name(&e).as_deref(), Some("ParseIntError"));
+    }
+
+    #[test]
+    fn chain_links_by_id() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("loading config failed")
+            }
+        }
+        impl StdError for Outer {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = Outer(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ));
+        let ex = exceptions_for(
+            &err,
+            Some(std::any::type_name::<Outer>()),
+            false,
+            (Vec::new(), 0),
+        );
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].message.as_deref(), Some("loading config failed"));
+        assert_eq!(ex[0].type_name.as_deref(), Some("Outer"));
+        assert_eq!(ex[0].cause, Some(ex[1].id));
+        assert_eq!(ex[1].message.as_deref(), Some("no such file"));
+        assert_eq!(ex[1].type_name.as_deref(), Some("Custom"));
+        assert_eq!(ex[1].cause, None);
+    }
+}

@@ -1,0 +1,143 @@
+//! Guards that end their entity when dropped.
+
+use std::ops::Deref;
+use std::time::SystemTime;
+
+use super::Entity;
+use crate::context;
+
+/// How a guard relates to the current context.
+#[derive(Debug)]
+enum Scope {
+    /// The guard made its entity current; on end it restores what was current before.
+    Attached { previous: Option<Entity> },
+    /// The guard leaves the context alone.
+    Detached,
+}
+
+#[derive(Debug)]
+struct GuardInner {
+    entity: Entity,
+    scope: Scope,
+    /// Set by the async helpers until their future completes: a drop before then means the future was
+    /// cancelled, which is recorded as a fault.
+    cancel_is_fault: bool,
+    ended: bool,
+}
+
+impl GuardInner {
+    fn finish(&mut self, end_time: Option<f64>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if std::thread::panicking() {
+            self.entity.record_panic(None);
+        } else if self.cancel_is_fault {
+            self.entity.set_fault();
+            self.entity.with_document(|doc| {
+                doc.metadata
+                    .get_or_insert_with("xray", Default::default)
+                    .insert("cancelled".to_owned(), serde_json::Value::Bool(true));
+            });
+        }
+        match end_time {
+            Some(t) => self.entity.end_at_seconds(t),
+            None => self.entity.end(),
+        }
+        if let Scope::Attached { previous } = &mut self.scope {
+            if context::is_current(&self.entity) {
+                context::replace(previous.take());
+            }
+        }
+    }
+}
+
+macro_rules! guard_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[must_use = "the entity ends when the guard is dropped"]
+        pub struct $name(GuardInner);
+
+        impl $name {
+            pub(crate) fn attached(entity: Entity) -> Self {
+                let previous = context::replace(Some(entity.clone()));
+                $name(GuardInner {
+                    entity,
+                    scope: Scope::Attached { previous },
+                    cancel_is_fault: false,
+                    ended: false,
+                })
+            }
+
+            pub(crate) fn detached(entity: Entity) -> Self {
+                $name(GuardInner {
+                    entity,
+                    scope: Scope::Detached,
+                    cancel_is_fault: false,
+                    ended: false,
+                })
+            }
+
+            pub(crate) fn fault_if_dropped(mut self) -> Self {
+                self.0.cancel_is_fault = true;
+                self
+            }
+
+            /// The entity.
+            pub fn entity(&self) -> &Entity {
+                &self.0.entity
+            }
+
+            /// Ends the entity now.
+            pub fn end(mut self) {
+                self.0.cancel_is_fault = false;
+                self.0.finish(None);
+            }
+
+            /// Ends the entity at an explicit time.
+            pub fn end_at(mut self, end_time: SystemTime) {
+                self.0.cancel_is_fault = false;
+                self.0.finish(Some(xray_sdk_types::time::epoch_seconds(end_time)));
+            }
+
+            /// Gives up the guard without ending the entity: it must then be ended with [`Entity::end`].
+            pub fn into_entity(mut self) -> Entity {
+                self.0.ended = true;
+                if let Scope::Attached { previous } = &mut self.0.scope {
+                    if context::is_current(&self.0.entity) {
+                        context::replace(previous.take());
+                    }
+                }
+                self.0.entity.clone()
+            }
+        }
+
+        impl Deref for $name {
+            type Target = Entity;
+            fn deref(&self) -> &Entity {
+                &self.0.entity
+            }
+        }
+
+        impl Drop for $name {
+            /// Ends the entity. A panic unwinding through the guard is recorded as a fault.
+            fn drop(&mut self) {
+                self.0.finish(None);
+            }
+        }
+    };
+}
+
+guard_type!(
+    /// A segment that ends when this guard is dropped. While it lives (and unless it was begun detached),
+    /// the segment is the current entity.
+    SegmentGuard
+);
+
+guard_type!(
+    /// A subsegment that ends when this guard is dropped. While it lives (and unless it was begun detached),
+    /// the subsegment is the current entity; afterwards its parent is current again.
+    SubsegmentGuard
+);

@@ -1,0 +1,244 @@
+//! Building a recorder.
+
+use std::sync::Arc;
+
+use xray_sdk_types::document::{Aws, Service, XraySdk};
+
+use super::{Inner, Recorder};
+use crate::Error;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::env::{self, EnvSource, ProcessEnv, parse_bool};
+use crate::config::{Config, ContextMissing, DaemonAddress, DynamicNaming};
+use crate::emitter::{Emitter, NoopEmitter, SharedEmitter, UdpEmitter};
+use crate::sampling::{AlwaysSample, Sampler, SharedSampler};
+
+/// The SDK's name, as recorded in `aws.xray.sdk`.
+pub const SDK_NAME: &str = "X-Ray for Rust";
+/// The SDK's version, as recorded in `aws.xray.sdk_version`.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Builds a [`Recorder`]. Environment variables override what is set here, as in the other X-Ray SDKs:
+/// `AWS_XRAY_TRACING_NAME`, `AWS_XRAY_DAEMON_ADDRESS`, `AWS_XRAY_CONTEXT_MISSING`, `AWS_XRAY_SDK_ENABLED`
+/// and `AWS_XRAY_NOOP_ID`.
+#[derive(Debug)]
+pub struct RecorderBuilder {
+    env: Box<dyn EnvSource>,
+    config: Config,
+    daemon_address: Option<String>,
+    dynamic_naming: Option<String>,
+    sampler: Option<SharedSampler>,
+    emitter: Option<SharedEmitter>,
+    clock: Option<SharedClock>,
+    aws: Aws,
+}
+
+impl Default for RecorderBuilder {
+    fn default() -> Self {
+        RecorderBuilder {
+            env: Box::new(ProcessEnv),
+            config: Config::default(),
+            daemon_address: None,
+            dynamic_naming: None,
+            sampler: None,
+            emitter: None,
+            clock: None,
+            aws: Aws::default(),
+        }
+    }
+}
+
+impl RecorderBuilder {
+    /// The default segment name.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.config.service_name = Some(name.into());
+        self
+    }
+
+    /// The daemon address: `host:port`, or `tcp:host:port udp:host:port`.
+    pub fn daemon_address(mut self, address: impl Into<String>) -> Self {
+        self.daemon_address = Some(address.into());
+        self
+    }
+
+    /// What to do when there is no current segment.
+    pub fn context_missing(mut self, strategy: ContextMissing) -> Self {
+        self.config.context_missing = strategy;
+        self
+    }
+
+    /// Turns the SDK on or off.
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.config.enabled = enabled;
+        self
+    }
+
+    /// The sampler (the default samples every trace).
+    pub fn sampler(mut self, sampler: impl Sampler) -> Self {
+        self.sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// A shared sampler.
+    pub fn shared_sampler(mut self, sampler: SharedSampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The emitter (the default sends over UDP to the daemon address).
+    pub fn emitter(mut self, emitter: impl Emitter) -> Self {
+        self.emitter = Some(Arc::new(emitter));
+        self
+    }
+
+    /// A shared emitter.
+    pub fn shared_emitter(mut self, emitter: SharedEmitter) -> Self {
+        self.emitter = Some(emitter);
+        self
+    }
+
+    /// The clock that stamps entities.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Streams subsegments ahead once a segment holds more than `threshold` of them (default 30).
+    pub fn streaming_threshold(mut self, threshold: usize) -> Self {
+        self.config.streaming_threshold = threshold;
+        self
+    }
+
+    /// The most backtrace frames recorded with an error (default 10; 0 records none).
+    pub fn max_trace_back(mut self, frames: usize) -> Self {
+        self.config.max_trace_back = frames;
+        self
+    }
+
+    /// Whether SQL integrations record query text (default true).
+    pub fn stream_sql(mut self, stream: bool) -> Self {
+        self.config.stream_sql = stream;
+        self
+    }
+
+    /// Names HTTP segments after their `Host` when it matches `pattern`, and after the service name
+    /// otherwise.
+    pub fn dynamic_naming(mut self, pattern: impl Into<String>) -> Self {
+        self.dynamic_naming = Some(pattern.into());
+        self
+    }
+
+    /// The `origin` of every segment, such as `AWS::ECS::Container`.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.origin = Some(origin.into());
+        self
+    }
+
+    /// Resource information recorded in every segment's `aws` block (what plugins find).
+    pub fn aws_resource(mut self, aws: Aws) -> Self {
+        self.aws = aws;
+        self
+    }
+
+    /// Reads environment variables from `env` instead of the process environment.
+    pub fn env(mut self, env: impl EnvSource + 'static) -> Self {
+        self.env = Box::new(env);
+        self
+    }
+
+    /// Applies the environment and builds the recorder.
+    ///
+    /// # Errors
+    /// A malformed daemon address (in code or in `AWS_XRAY_DAEMON_ADDRESS`), a dynamic naming pattern without
+    /// a service name, or a UDP emitter that cannot start.
+    pub fn build(self) -> Result<Recorder, Error> {
+        let RecorderBuilder {
+            env,
+            mut config,
+            daemon_address,
+            dynamic_naming,
+            sampler,
+            emitter,
+            clock,
+            mut aws,
+        } = self;
+
+        if let Some(name) = env.var(env::TRACING_NAME).filter(|n| !n.trim().is_empty()) {
+            config.service_name = Some(name);
+        }
+        config.daemon_address = match (env.var(env::DAEMON_ADDRESS), daemon_address) {
+            (Some(value), _) => {
+                DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
+                    source,
+                    origin: env::DAEMON_ADDRESS,
+                })?
+            }
+            (None, Some(value)) => {
+                DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
+                    source,
+                    origin: "the recorder builder",
+                })?
+            }
+            (None, None) => DaemonAddress::default(),
+        };
+        if let Some(value) = env.var(env::CONTEXT_MISSING) {
+            match value.parse::<ContextMissing>() {
+                Ok(strategy) => config.context_missing = strategy,
+                Err(e) => log::warn!(
+                    "X-Ray: {e} in {}; using {}",
+                    env::CONTEXT_MISSING,
+                    config.context_missing
+                ),
+            }
+        }
+        if let Some(value) = env.var(env::SDK_ENABLED) {
+            config.enabled = parse_bool(&value).unwrap_or_else(|| {
+                log::warn!(
+                    "X-Ray: {}={value:?} is not a boolean; the SDK stays enabled",
+                    env::SDK_ENABLED
+                );
+                true
+            });
+        }
+        if let Some(value) = env.var(env::NOOP_ID) {
+            config.random_noop_ids = parse_bool(&value) == Some(false);
+        }
+        if let Some(pattern) = dynamic_naming {
+            let fallback = config.service_name.clone().ok_or_else(|| {
+                Error::Config(
+                    "dynamic naming needs a service name for hosts that do not match".to_owned(),
+                )
+            })?;
+            config.dynamic_naming = Some(DynamicNaming { pattern, fallback });
+        }
+
+        let emitter: SharedEmitter = match emitter {
+            Some(e) => e,
+            None if !config.enabled => Arc::new(NoopEmitter),
+            None => {
+                Arc::new(UdpEmitter::new(config.daemon_address.udp.clone()).map_err(Error::Socket)?)
+            }
+        };
+        let sampler = sampler.unwrap_or_else(|| Arc::new(AlwaysSample));
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+
+        aws.xray = Some(XraySdk {
+            sdk: Some(SDK_NAME.to_owned()),
+            sdk_version: Some(SDK_VERSION.to_owned()),
+            ..XraySdk::default()
+        });
+        let service = Service {
+            runtime: Some("rust".to_owned()),
+            ..Service::default()
+        };
+        Ok(Recorder {
+            inner: Arc::new(Inner {
+                config,
+                sampler,
+                emitter,
+                clock,
+                aws_template: aws,
+                service_template: service,
+            }),
+        })
+    }
+}
