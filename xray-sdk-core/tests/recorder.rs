@@ -1,5 +1,7 @@
 //! The recorder through its public API, asserting on the exact documents emitted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
