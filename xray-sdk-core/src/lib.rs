@@ -38,6 +38,8 @@
 //! - `tokio`: [`context::spawn`], which spawns a task that continues the current trace.
 //! - `test-util`: `MemoryEmitter` and `ManualClock`.
 
+#[doc(hidden)]
+pub mod __private;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -47,6 +49,7 @@ mod error;
 pub mod recorder;
 pub mod sampling;
 
+pub use context::FutureExt;
 pub use entity::{Entity, SegmentGuard, SubsegmentGuard};
 pub use error::Error;
 pub use recorder::{Recorder, RecorderBuilder, global, set_global};

@@ -6,6 +6,8 @@
 //! recording methods do nothing.
 
 mod exception;
+
+pub(crate) use exception::short_type_name;
 mod guard;
 pub(crate) mod trace;
 
@@ -372,7 +374,9 @@ impl Entity {
 
     /// Ends the entity now. Ending twice does nothing.
     pub fn end(&self) {
-        self.end_at_seconds(xray_sdk_types::time::now());
+        if let Repr::Recorded { trace, .. } = &self.repr {
+            self.end_at_seconds(trace.recorder.now());
+        }
     }
 
     /// Ends the entity at an explicit time.

@@ -1,0 +1,203 @@
+//! The UDP emitter over a real socket on loopback: framing, the size limit, splitting, trimming, streaming.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::UdpSocket;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use xray_sdk_core::Recorder;
+use xray_sdk_core::config::{Endpoint, MapEnv};
+use xray_sdk_core::emitter::UdpEmitter;
+use xray_sdk_types::framing::{MAX_DATAGRAM_SIZE, split_datagram};
+
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json"
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::draft4::new(&schema).unwrap()
+    })
+}
+
+struct Daemon {
+    socket: UdpSocket,
+}
+
+impl Daemon {
+    fn new() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        Daemon { socket }
+    }
+
+    fn recorder(&self, threshold: usize) -> (Recorder, Arc<UdpEmitter>) {
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port: self.socket.local_addr().unwrap().port(),
+        };
+        let emitter = Arc::new(UdpEmitter::new(endpoint).unwrap());
+        let recorder = Recorder::builder()
+            .env(MapEnv::default())
+            .streaming_threshold(threshold)
+            .shared_emitter(emitter.clone())
+            .build()
+            .unwrap();
+        (recorder, emitter)
+    }
+
+    /// Every datagram received until the socket goes quiet, checked and parsed.
+    fn documents(&self) -> Vec<Value> {
+        let mut buf = vec![0u8; 70_000];
+        let mut docs = Vec::new();
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            assert!(n <= MAX_DATAGRAM_SIZE, "datagram of {n} bytes");
+            assert!(buf[..n].starts_with(b"{\"format\":\"json\",\"version\":1}\n"));
+            let body = split_datagram(&buf[..n]).unwrap();
+            let doc: Value = serde_json::from_slice(body).unwrap();
+            let errors: Vec<String> = schema().iter_errors(&doc).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "schema: {errors:?}\n{doc}");
+            xray_sdk_types::validate::validate(&doc).unwrap();
+            docs.push(doc);
+        }
+        docs
+    }
+}
+
+/// Every entity in the documents: id → (name, parent id).
+fn entities(docs: &[Value]) -> HashMap<String, (String, Option<String>)> {
+    fn walk(
+        doc: &Value,
+        parent: Option<&str>,
+        out: &mut HashMap<String, (String, Option<String>)>,
+    ) {
+        let id = doc["id"].as_str().unwrap().to_owned();
+        let parent_id = doc["parent_id"]
+            .as_str()
+            .map(str::to_owned)
+            .or(parent.map(str::to_owned));
+        if let Some(p) = parent {
+            assert_eq!(doc["parent_id"].as_str(), Some(p), "embedded parent_id");
+        }
+        assert!(
+            out.insert(
+                id.clone(),
+                (doc["name"].as_str().unwrap().to_owned(), parent_id)
+            )
+            .is_none()
+        );
+        for sub in doc["subsegments"].as_array().into_iter().flatten() {
+            walk(sub, Some(&id), out);
+        }
+    }
+    let mut out = HashMap::new();
+    for doc in docs {
+        walk(doc, None, &mut out);
+    }
+    out
+}
+
+#[test]
+fn a_large_segment_arrives_whole_across_datagrams() {
+    let daemon = Daemon::new();
+    let (recorder, emitter) = daemon.recorder(1000);
+    let segment = recorder.segment("big").sampled(true).begin();
+    let trace_id = segment.trace_id().to_string();
+    let segment_id = segment.id().to_string();
+    for i in 0..25 {
+        let outer = recorder.begin_subsegment("outer").unwrap();
+        outer.put_metadata("blob", &"a".repeat(2000));
+        for j in 0..3 {
+            let inner = recorder.begin_subsegment("inner").unwrap();
+            inner.put_annotation("i", i);
+            inner.put_annotation("j", j);
+        }
+    }
+    {
+        let huge = recorder.begin_subsegment("huge").unwrap();
+        huge.put_metadata("rows", &vec!["z".repeat(1000); 100]);
+        huge.put_annotation("kept", true);
+    }
+    drop(segment);
+    assert!(recorder.flush(Duration::from_secs(5)));
+    let docs = daemon.documents();
+    assert!(docs.len() > 1, "the segment should have been split");
+    let stats = emitter.stats();
+    assert_eq!(stats.sent as usize, docs.len());
+    assert!(stats.split >= 1);
+    assert_eq!(stats.trimmed, 1);
+    assert_eq!(stats.dropped, 0);
+
+    let all = entities(&docs);
+    assert_eq!(
+        all.len(),
+        1 + 25 * 4 + 1,
+        "every entity arrives exactly once"
+    );
+    for doc in &docs {
+        assert_eq!(doc["trace_id"].as_str(), Some(trace_id.as_str()));
+    }
+    // Every parent id names an entity of the trace, and everything leads back to the segment.
+    for (id, (_, parent)) in &all {
+        match parent {
+            None => assert_eq!(id, &segment_id),
+            Some(p) => assert!(all.contains_key(p), "dangling parent {p}"),
+        }
+    }
+    let huge = docs
+        .iter()
+        .flat_map(|d| std::iter::once(d).chain(d["subsegments"].as_array().into_iter().flatten()))
+        .find(|d| d["name"] == "huge")
+        .unwrap();
+    assert_eq!(
+        huge["metadata"]["xray"]["trimmed"],
+        serde_json::json!(["metadata"])
+    );
+    assert_eq!(huge["annotations"]["kept"], Value::Bool(true));
+}
+
+#[test]
+fn streaming_sends_closed_subtrees_ahead_and_loses_nothing() {
+    let daemon = Daemon::new();
+    let (recorder, _) = daemon.recorder(30);
+    let segment = recorder.segment("streamed").sampled(true).begin();
+    let segment_id = segment.id().to_string();
+    for _ in 0..35 {
+        recorder.begin_subsegment("step").unwrap().end();
+    }
+    drop(segment);
+    assert!(recorder.flush(Duration::from_secs(5)));
+    let docs = daemon.documents();
+    let streamed: Vec<&Value> = docs.iter().filter(|d| d["type"] == "subsegment").collect();
+    assert_eq!(streamed.len(), 31);
+    for d in &streamed {
+        assert_eq!(d["parent_id"].as_str(), Some(segment_id.as_str()));
+    }
+    let last = docs.iter().find(|d| d.get("type").is_none()).unwrap();
+    assert_eq!(last["subsegments"].as_array().unwrap().len(), 4);
+    let ids: HashSet<String> = entities(&docs).into_keys().collect();
+    assert_eq!(ids.len(), 36);
+}
+
+#[test]
+fn an_unreachable_daemon_costs_the_host_nothing() {
+    // Port 9 (discard) on loopback: nothing listens; sends fail or vanish, and nothing surfaces.
+    let recorder = Recorder::builder()
+        .env(MapEnv::default())
+        .daemon_address("127.0.0.1:9")
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        let seg = recorder.segment("lost").sampled(true).begin();
+        recorder.begin_subsegment("child").unwrap().end();
+        drop(seg);
+    }
+    assert!(recorder.flush(Duration::from_secs(5)));
+}
