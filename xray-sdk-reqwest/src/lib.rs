@@ -124,7 +124,8 @@ impl Middleware for XrayMiddleware {
     }
 }
 
-/// The type recorded for a reqwest error: its kind, so that timeouts and refused connections stand out.
+/// The type recorded for a reqwest error, with its kind so that timeouts and refused connections stand out
+/// (recorded, as every type name, without its module path: `Error(timeout)`).
 fn reqwest_error_kind(error: &reqwest::Error) -> &'static str {
     if error.is_timeout() {
         "reqwest::Error(timeout)"
