@@ -33,7 +33,8 @@
 //! other than `User-Agent` is recorded.
 //!
 //! A handler that panics ends the segment as a fault with the panic recorded; a request future dropped before
-//! completion ends it as a fault with metadata `xray.cancelled = true`. An `Err` from the inner service is recorded
+//! completion (by a timeout middleware, say: actix-web itself lets a handler run on when its client goes away)
+//! ends it as a fault with metadata `xray.cancelled = true`. An `Err` from the inner service is recorded
 //! with the status its `ResponseError` gives (the response header cannot be added to it: actix builds that
 //! response later). The middleware returns exactly what the inner service returns.
 //!
