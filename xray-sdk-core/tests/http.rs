@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use xray_sdk_core::config::MapEnv;
 use xray_sdk_core::emitter::MemoryEmitter;
 use xray_sdk_core::http::{
-    ClientSubsegment, HttpOptions, IncomingRequest, ServerSegment, response_header_value, sanitize_url,
-    url_host,
+    ClientSubsegment, HttpOptions, IncomingRequest, ServerSegment, response_header_value,
+    sanitize_url, url_host,
 };
 use xray_sdk_core::sampling::SamplingDecision;
 use xray_sdk_core::{Recorder, context};
@@ -116,7 +116,13 @@ fn a_server_segment_records_the_request_and_the_response() {
     segment.record_route("/orders");
     let outgoing = {
         let _in = context::enter(segment.entity().clone());
-        ClientSubsegment::begin(&rec, "GET", "http://Stock.internal:81/items?id=1", &HttpOptions::new()).unwrap()
+        ClientSubsegment::begin(
+            &rec,
+            "GET",
+            "http://Stock.internal:81/items?id=1",
+            &HttpOptions::new(),
+        )
+        .unwrap()
     };
     let header = outgoing.trace_header();
     outgoing.finish(201, Some(12));

@@ -1,1 +1,271 @@
-fn main() {}
+//! Requests per second of an axum hello-world service, with and without `XrayLayer`, under load from a second
+//! process on loopback.
+//!
+//! ```sh
+//! cargo bench -p xray-sdk-tower --bench axum_throughput            # 6 rounds of 2 s per variant
+//! cargo bench -p xray-sdk-tower --bench axum_throughput -- 10 3    # 10 rounds of 3 s
+//! ```
+//!
+//! This process serves (one tokio worker thread) and drains the UDP "daemon" socket the layered variants send to;
+//! the load generator is this same binary started again as a child process with `--load`, driving 16 keep-alive
+//! HTTP/1.1 connections on one thread. The variants run interleaved, round after round, so that other work on the
+//! machine weighs on all of them alike:
+//! - `baseline`: no layer;
+//! - `xray 100%`: the layer, every request sampled and sent over UDP;
+//! - `xray 1/s+5%`: the layer with the default rule's shape (a reservoir of 1 request per second, then 5%).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::get;
+use xray_sdk_core::Recorder;
+use xray_sdk_core::config::MapEnv;
+use xray_sdk_core::sampling::{AlwaysSample, Sampler, SamplingDecision, SamplingRequest};
+use xray_sdk_tower::XrayLayer;
+
+const CONNECTIONS: usize = 16;
+
+/// The default rule's shape: the first request of each second, then a fixed 5% (one request in twenty).
+#[derive(Debug, Default)]
+struct FixedRate {
+    second: AtomicU64,
+    counter: AtomicU64,
+}
+
+impl Sampler for FixedRate {
+    fn should_sample(&self, _: &SamplingRequest<'_>) -> SamplingDecision {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let reservoir = self.second.swap(now, Ordering::Relaxed) != now;
+        let sampled = reservoir || self.counter.fetch_add(1, Ordering::Relaxed) % 20 == 0;
+        SamplingDecision {
+            sampled,
+            rule_name: None,
+        }
+    }
+}
+
+fn app(recorder: Option<Recorder>) -> Router {
+    let router = Router::new().route("/hello", get(|| async { "Hello, World!" }));
+    match recorder {
+        Some(r) => router.layer(XrayLayer::with_recorder(r)),
+        None => router,
+    }
+}
+
+fn recorder(daemon: SocketAddr, sampler: impl Sampler) -> Recorder {
+    Recorder::builder()
+        .env(MapEnv::default())
+        .service_name("bench")
+        .daemon_address(daemon.to_string())
+        .sampler(sampler)
+        .build()
+        .unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("--load") {
+        let addr: SocketAddr = args[1].parse().unwrap();
+        let seconds: f64 = args[2].parse().unwrap();
+        load(addr, Duration::from_secs_f64(seconds));
+        return;
+    }
+    let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(6);
+    let seconds: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
+
+    // The daemon: a socket that counts what it receives.
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let daemon_addr = daemon.local_addr().unwrap();
+    let datagrams = Arc::new(AtomicU64::new(0));
+    {
+        let datagrams = datagrams.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_536];
+            while daemon.recv(&mut buf).is_ok() {
+                datagrams.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    let variants: Vec<(&str, Router)> = vec![
+        ("baseline", app(None)),
+        (
+            "identity layer",
+            app(None).layer(tower_layer::Identity::new()),
+        ),
+        ("xray 100%", app(Some(recorder(daemon_addr, AlwaysSample)))),
+        (
+            "xray 1/s+5%",
+            app(Some(recorder(daemon_addr, FixedRate::default()))),
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut servers = Vec::new();
+    for (name, router) in &variants {
+        let router = router.clone();
+        let addr = runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+            addr
+        });
+        servers.push((*name, addr));
+    }
+
+    in_process(&runtime, &variants);
+
+    let exe = std::env::current_exe().unwrap();
+    println!(
+        "axum hello-world, {CONNECTIONS} connections from a second process, {seconds} s per run, {rounds} rounds"
+    );
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    for round in 1..=rounds {
+        let mut line = format!("round {round}:");
+        // Rotate the order, so that no variant always runs right after another one's load.
+        let order: Vec<usize> = (0..servers.len())
+            .map(|k| (k + round) % servers.len())
+            .collect();
+        for i in order {
+            let (name, addr) = &servers[i];
+            let before = datagrams.load(Ordering::Relaxed);
+            let output = Command::new(&exe)
+                .args(["--load", &addr.to_string(), &seconds.to_string()])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            let rps: f64 = String::from_utf8_lossy(&output.stdout)
+                .trim()
+                .parse()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            let sent = datagrams.load(Ordering::Relaxed) - before;
+            results[i].push(rps);
+            line.push_str(&format!("  {name} {rps:.0} req/s ({sent} datagrams);"));
+        }
+        println!("{line}");
+    }
+    // Medians: on a shared machine a single round can be hit by someone else's build.
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    let baseline = median(&results[0]);
+    for (i, (name, _)) in servers.iter().enumerate() {
+        let m = median(&results[i]);
+        let ratios: Vec<f64> = results[i]
+            .iter()
+            .zip(&results[0])
+            .map(|(r, b)| 100.0 * r / b)
+            .collect();
+        println!(
+            "{name:>12}: median {m:.0} req/s = {:.1}% of the baseline's median; median of per-round ratios {:.1}%",
+            100.0 * m / baseline,
+            median(&ratios)
+        );
+    }
+}
+
+/// The cost of one request through each variant's `Router`, called in-process (no sockets): what the layer adds
+/// to every request, free of the network's noise.
+fn in_process(runtime: &tokio::runtime::Runtime, variants: &[(&str, Router)]) {
+    use http_body_util::BodyExt;
+    use tower_service::Service;
+
+    const N: u32 = 200_000;
+    let mut line = String::from("in-process, per request:");
+    let mut base = 0.0;
+    for (i, (name, router)) in variants.iter().enumerate() {
+        let mut router = router.clone();
+        let elapsed = runtime.block_on(async {
+            let start = Instant::now();
+            for _ in 0..N {
+                let request = http::Request::get("/hello")
+                    .header("host", "bench.local")
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let response = router.call(request).await.unwrap();
+                response.into_body().collect().await.unwrap();
+            }
+            start.elapsed()
+        });
+        let ns = elapsed.as_nanos() as f64 / f64::from(N);
+        if i == 0 {
+            base = ns;
+            line.push_str(&format!("  {name} {ns:.0} ns;"));
+        } else {
+            line.push_str(&format!("  {name} {ns:.0} ns (+{:.0} ns);", ns - base));
+        }
+    }
+    println!("{line}");
+}
+
+/// The load generator: keep-alive connections sending `GET /hello` as fast as answers come, for `duration` after a
+/// short warm-up; prints requests per second.
+fn load(addr: SocketAddr, duration: Duration) {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::rt::TokioIo;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let warmup = Duration::from_millis(300);
+    runtime.block_on(async {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let count = count.clone();
+            tasks.push(tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .unwrap();
+                tokio::spawn(conn);
+                while start.elapsed() < warmup + duration {
+                    let request = http::Request::get("/hello")
+                        .header("host", "bench.local")
+                        .body(Empty::<Bytes>::new())
+                        .unwrap();
+                    sender.ready().await.unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    response.into_body().collect().await.unwrap();
+                    if start.elapsed() > warmup {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    println!(
+        "{}",
+        count.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
+    );
+}
