@@ -11,8 +11,16 @@
 //! HTTP/1.1 connections on one thread. The variants run interleaved, round after round, so that other work on the
 //! machine weighs on all of them alike:
 //! - `baseline`: no layer;
+//! - `identity layer`: `Router::layer(Identity)`, a layer that does nothing. axum serves a router without any layer
+//!   by another path, which measures markedly slower over sockets here; this is the baseline that compares like
+//!   with like;
 //! - `xray 100%`: the layer, every request sampled and sent over UDP;
-//! - `xray 1/s+5%`: the layer with the default rule's shape (a reservoir of 1 request per second, then 5%).
+//! - `xray 1/s+5%`: the layer with the default rule's shape (a reservoir of 1 request per second, then 5%);
+//! - `xray 0%`: the layer, nothing sampled: the cost of the layer alone.
+//!
+//! Before the socket runs, each variant's router is also called in-process (no sockets) to show the cost the
+//! layer adds to one request, free of the network's noise. `XRAY_BENCH_ONLY=<variant>` with `-- 0` runs only that
+//! part, for one variant, for a profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,7 +34,9 @@ use axum::Router;
 use axum::routing::get;
 use xray_sdk_core::Recorder;
 use xray_sdk_core::config::MapEnv;
-use xray_sdk_core::sampling::{AlwaysSample, Sampler, SamplingDecision, SamplingRequest};
+use xray_sdk_core::sampling::{
+    AlwaysSample, NeverSample, Sampler, SamplingDecision, SamplingRequest,
+};
 use xray_sdk_tower::XrayLayer;
 
 const CONNECTIONS: usize = 16;
@@ -109,6 +119,7 @@ fn main() {
             "xray 1/s+5%",
             app(Some(recorder(daemon_addr, FixedRate::default()))),
         ),
+        ("xray 0%", app(Some(recorder(daemon_addr, NeverSample)))),
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -128,6 +139,9 @@ fn main() {
     }
 
     in_process(&runtime, &variants);
+    if rounds == 0 {
+        return;
+    }
 
     let exe = std::env::current_exe().unwrap();
     println!(
@@ -195,11 +209,17 @@ fn in_process(runtime: &tokio::runtime::Runtime, variants: &[(&str, Router)]) {
     const N: u32 = 200_000;
     let mut line = String::from("in-process, per request:");
     let mut base = 0.0;
+    // `XRAY_BENCH_ONLY=<name>` runs one variant ten times longer, for a profiler.
+    let only = std::env::var("XRAY_BENCH_ONLY").ok();
+    let n = if only.is_some() { 10 * N } else { N };
     for (i, (name, router)) in variants.iter().enumerate() {
+        if only.as_deref().is_some_and(|o| o != *name) {
+            continue;
+        }
         let mut router = router.clone();
         let elapsed = runtime.block_on(async {
             let start = Instant::now();
-            for _ in 0..N {
+            for _ in 0..n {
                 let request = http::Request::get("/hello")
                     .header("host", "bench.local")
                     .body(axum::body::Body::empty())
@@ -209,7 +229,7 @@ fn in_process(runtime: &tokio::runtime::Runtime, variants: &[(&str, Router)]) {
             }
             start.elapsed()
         });
-        let ns = elapsed.as_nanos() as f64 / f64::from(N);
+        let ns = elapsed.as_nanos() as f64 / f64::from(n);
         if i == 0 {
             base = ns;
             line.push_str(&format!("  {name} {ns:.0} ns;"));

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use xray_sdk_types::TraceId;
 use xray_sdk_types::document::HttpRequest;
 use xray_sdk_types::header::{SamplingFlag, TraceHeader};
 
@@ -137,8 +138,27 @@ pub fn response_header_value(incoming: Option<&TraceHeader>, entity: &Entity) ->
 }
 
 pub(super) fn response_header(entity: &Entity, sampling_requested: bool) -> String {
-    let sampled = sampling_requested.then(|| SamplingFlag::from_decision(entity.is_sampled()));
-    TraceHeader::new(entity.trace_id(), None, sampled).to_string()
+    // Written by hand at its exact length: the value is made for every request, sampled or not, and a string
+    // whose capacity is its length becomes a header value without another copy.
+    const ROOT: &str = "Root=";
+    const SAMPLED: &str = ";Sampled=";
+    let mut id = [0u8; TraceId::LEN];
+    entity.trace_id().write_to(&mut id);
+    let len = ROOT.len()
+        + TraceId::LEN
+        + if sampling_requested {
+            SAMPLED.len() + 1
+        } else {
+            0
+        };
+    let mut out = String::with_capacity(len);
+    out.push_str(ROOT);
+    out.extend(id.iter().map(|&b| char::from(b)));
+    if sampling_requested {
+        out.push_str(SAMPLED);
+        out.push_str(SamplingFlag::from_decision(entity.is_sampled()).as_str());
+    }
+    out
 }
 
 #[cfg(test)]
