@@ -102,14 +102,10 @@ macro_rules! guard_type {
                 self.0.finish(Some(xray_sdk_types::time::epoch_seconds(end_time)));
             }
 
-            /// Gives up the guard without ending the entity: it must then be ended with [`Entity::end`].
+            /// Gives up the guard without ending the entity, which stays current if it is: end it later with
+            /// [`Entity::end`] or the recorder's `end_subsegment` / `end_segment`.
             pub fn into_entity(mut self) -> Entity {
                 self.0.ended = true;
-                if let Scope::Attached { previous } = &mut self.0.scope {
-                    if context::is_current(&self.0.entity) {
-                        context::replace(previous.take());
-                    }
-                }
                 self.0.entity.clone()
             }
         }

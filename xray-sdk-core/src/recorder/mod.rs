@@ -173,16 +173,19 @@ impl Recorder {
         }
     }
 
-    /// Ends the current segment and clears the context. Subsegments still open keep it from being sent until
-    /// they end.
+    /// Ends the current segment. Subsegments still open keep it from being sent until they end, and stay
+    /// current until then; once the segment is sent, the context is cleared.
     ///
     /// # Errors
     /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current segment.
     pub fn end_segment(&self) -> Result<(), Error> {
         match context::current() {
             Some(entity) => {
-                entity.segment().end();
-                context::replace(None);
+                let segment = entity.segment();
+                segment.end();
+                if segment.is_sent() || !segment.is_sampled() {
+                    context::replace(None);
+                }
                 Ok(())
             }
             None => self
