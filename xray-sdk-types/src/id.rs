@@ -70,7 +70,9 @@ fn epoch_seconds_now() -> u32 {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId {
     epoch: u32,
-    random: u128,
+    // The 96 random bits as 32 + 64, so that the id is 16 bytes with 8-byte alignment.
+    random_hi: u32,
+    random_lo: u64,
 }
 
 const RANDOM_MASK: u128 = (1u128 << 96) - 1;
@@ -82,7 +84,8 @@ impl TraceId {
     /// The trace id that unsampled entities carry when no real id is known: `1-00000000-000000000000000000000000`.
     pub const NOOP: TraceId = TraceId {
         epoch: 0,
-        random: 0,
+        random_hi: 0,
+        random_lo: 0,
     };
 
     /// A new trace id stamped with the current time, with 96 bits from the thread's cryptographically secure
@@ -95,9 +98,11 @@ impl TraceId {
 
     /// Builds a trace id from its epoch seconds and its random part (only the low 96 bits are used).
     pub const fn from_parts(epoch: u32, random: u128) -> Self {
+        let random = random & RANDOM_MASK;
         TraceId {
             epoch,
-            random: random & RANDOM_MASK,
+            random_hi: (random >> 64) as u32,
+            random_lo: random as u64,
         }
     }
 
@@ -108,12 +113,12 @@ impl TraceId {
 
     /// The 96-bit random part.
     pub const fn random(&self) -> u128 {
-        self.random
+        ((self.random_hi as u128) << 64) | self.random_lo as u128
     }
 
     /// Whether this is [`TraceId::NOOP`].
     pub const fn is_noop(&self) -> bool {
-        self.epoch == 0 && self.random == 0
+        self.epoch == 0 && self.random_hi == 0 && self.random_lo == 0
     }
 
     /// The 32-hex-digit W3C trace id with the same bits (`4efaaf4d1e8720b39541901950019ee5` for
@@ -121,7 +126,7 @@ impl TraceId {
     pub fn to_w3c(&self) -> String {
         let mut out = [0u8; 32];
         write_hex(u128::from(self.epoch), &mut out[..8]);
-        write_hex(self.random, &mut out[8..]);
+        write_hex(self.random(), &mut out[8..]);
         out.iter().map(|&b| char::from(b)).collect()
     }
 
@@ -153,7 +158,7 @@ impl TraceId {
         out[1] = b'-';
         write_hex(u128::from(self.epoch), &mut out[2..10]);
         out[10] = b'-';
-        write_hex(self.random, &mut out[11..]);
+        write_hex(self.random(), &mut out[11..]);
     }
 
     /// Parses the text form.

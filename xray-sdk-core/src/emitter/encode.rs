@@ -7,7 +7,7 @@
 //! being dropped.
 
 use serde_json::Value;
-use xray_sdk_types::document::{Cause, DocumentType};
+use xray_sdk_types::document::{Cause, DocumentType, MetadataValue};
 use xray_sdk_types::framing::{DATAGRAM_PREFIX, MAX_DATAGRAM_SIZE};
 use xray_sdk_types::{Document, TraceId};
 
@@ -169,7 +169,7 @@ fn mark(doc: &mut Document, trimmed: &[&'static str]) {
     );
     doc.metadata
         .get_or_insert_with("xray", Default::default)
-        .insert("trimmed".to_owned(), list);
+        .insert("trimmed", MetadataValue::from(list));
 }
 
 fn truncate_chars(s: &mut String, max: usize) {

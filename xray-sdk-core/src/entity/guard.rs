@@ -38,7 +38,12 @@ impl GuardInner {
             self.entity.with_document(|doc| {
                 doc.metadata
                     .get_or_insert_with("xray", Default::default)
-                    .insert("cancelled".to_owned(), serde_json::Value::Bool(true));
+                    .insert(
+                        "cancelled",
+                        xray_sdk_types::document::MetadataValue::from(serde_json::Value::Bool(
+                            true,
+                        )),
+                    );
             });
         }
         match end_time {

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
-use xray_sdk_types::document::{Aws, Cause, CauseDetails, Exception, HttpRequest, Sql};
+use xray_sdk_types::document::{
+    Aws, Cause, CauseDetails, Exception, HttpRequest, MetadataValue, Sql,
+};
 use xray_sdk_types::header::SamplingFlag;
 use xray_sdk_types::rules::{
     is_reserved_metadata_namespace, is_valid_annotation_key, status_flags,
@@ -230,7 +232,7 @@ impl Entity {
             );
             return;
         }
-        let value = match serde_json::to_value(value) {
+        let value = match MetadataValue::new(value) {
             Ok(v) => v,
             Err(e) => {
                 log::warn!("X-Ray: metadata {namespace}/{key} dropped: cannot serialize it: {e}");
@@ -240,7 +242,7 @@ impl Entity {
         self.with_document(|doc| {
             doc.metadata
                 .get_or_insert_with(namespace, Default::default)
-                .insert(key.to_owned(), value);
+                .insert(key, value);
         });
     }
 

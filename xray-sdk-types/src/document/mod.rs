@@ -11,6 +11,7 @@ mod aws;
 mod cause;
 mod http;
 mod map;
+mod metadata;
 mod sql;
 
 pub use annotations::AnnotationValue;
@@ -18,6 +19,7 @@ pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, Service, XraySdk};
 pub use cause::{Cause, CauseDetails, Exception, StackFrame};
 pub use http::{Http, HttpRequest, HttpResponse};
 pub use map::OrderedMap;
+pub use metadata::MetadataValue;
 pub use sql::Sql;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,7 @@ use serde_json::{Map, Value};
 use crate::id::{EntityId, TraceId};
 
 /// The metadata of an entity: namespace → key → any JSON value.
-pub type Metadata = OrderedMap<Map<String, Value>>;
+pub type Metadata = OrderedMap<OrderedMap<MetadataValue>>;
 
 /// The `type` field: present, as `subsegment`, on subsegments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
