@@ -1,6 +1,9 @@
 //! Every fixture under `shared/reference/fixtures` against our types: documents round-trip through [`Document`]
 //! unchanged and get the verdict `fixtures/README.md` states; datagrams split; header vectors parse as expected.
 
+// A test that meets the unexpected fails loudly: panicking is its way to report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{FIXTURES, Ours, document_bytes, fixture_files, read_reference_text};

@@ -1,5 +1,8 @@
 //! Properties: no input makes a parser panic, what we write reads back the same, and what we generate is valid.
 
+// A test that meets the unexpected fails loudly: panicking is its way to report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::OnceLock;

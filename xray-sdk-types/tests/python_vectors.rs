@@ -4,6 +4,9 @@
 //! Where we differ from Python on purpose, the case says so and asserts our behaviour. Each section counts its
 //! cases, so that none is skipped silently.
 
+// A test that meets the unexpected fails loudly: panicking is its way to report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use serde::Deserialize;

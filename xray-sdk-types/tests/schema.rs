@@ -2,6 +2,9 @@
 //! built through the API pass both, and for every fixture the two agree, except where the fixtures README says we
 //! are stricter on purpose.
 
+// A test that meets the unexpected fails loudly: panicking is its way to report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{FIXTURES, Ours, Stricter, document_bytes, read_reference_text};
