@@ -34,7 +34,7 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Valid names are returned as they are, without allocation. The result may be empty.
 ///
 /// Every character that the Python SDK removes (`?;*()!$~^<>`) is removed here too; so are the other characters
-/// the schema forbids (`,`, quotes, brackets, `\\`, control characters, combining marks, …), which Python lets
+/// the schema forbids (`,`, quotes, brackets, `\`, control characters, combining marks, …), which Python lets
 /// through to be rejected later by the service. See [`is_name_char`].
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
     let fast_ok = name.len() <= MAX_NAME_LEN
