@@ -25,6 +25,7 @@ pub mod document;
 pub mod framing;
 pub mod header;
 pub mod id;
+mod name_chars;
 pub mod rules;
 pub mod time;
 pub mod validate;

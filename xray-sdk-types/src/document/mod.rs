@@ -4,7 +4,9 @@
 //! independent subsegment (sent on its own, with `type: "subsegment"`, `trace_id` and `parent_id`). Fields keep
 //! the names of the X-Ray segment-document schema, absent fields are left out, and fields serialize in a fixed
 //! order. Fields that no type here names are kept in `extra` maps, so that documents from any SDK parse and
-//! serialize back to the same JSON value.
+//! serialize back to the same JSON value. For the same reason, a whole number of seconds in `start_time` or
+//! `end_time` is written as a JSON integer (`1500000001`), as the Go SDK writes it and as Python writes an integer
+//! time; other times are written as the shortest decimal that reads back the same `f64`.
 
 mod annotations;
 mod aws;
@@ -72,9 +74,14 @@ pub struct Document {
     /// The service name (segments) or the operation name (subsegments).
     pub name: String,
     /// Start, in seconds since the Unix epoch, with microsecond precision.
+    #[serde(serialize_with = "seconds::serialize")]
     pub start_time: f64,
     /// End, in seconds since the Unix epoch. Absent while the entity is in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "seconds::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<f64>,
     /// `true` while the entity is open and sent without `end_time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +149,35 @@ pub struct Document {
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// How `start_time` and `end_time` are written.
+mod seconds {
+    use serde::Serializer;
+
+    /// 2^53: below it, every whole `f64` is exactly an `i64`.
+    const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+    /// A whole number of seconds as an integer, any other time as a decimal.
+    pub(super) fn serialize<S: Serializer>(t: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if t.fract() == 0.0 && t.abs() < EXACT_INTEGERS {
+            // Exact: the value is whole and within the range of exact integers.
+            serializer.serialize_i64(*t as i64)
+        } else {
+            serializer.serialize_f64(*t)
+        }
+    }
+
+    /// [`serialize`] for an optional time; `None` is skipped before this is called.
+    pub(super) fn serialize_option<S: Serializer>(
+        t: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => serialize(t, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 impl Document {
