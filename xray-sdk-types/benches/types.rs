@@ -7,6 +7,7 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
+use xray_sdk_types::document::MetadataValue;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
