@@ -1,0 +1,2 @@
+//! Ingest benchmark (placeholder).
+fn main() {}
