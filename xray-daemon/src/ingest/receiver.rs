@@ -13,6 +13,10 @@ use super::Message;
 use crate::error::Error;
 use crate::stats::Stats;
 
+/// The receive buffer: larger than any UDP payload.
+const RECEIVE_BUFFER: usize = 65_536;
+const _: () = assert!(RECEIVE_BUFFER > MAX_DATAGRAM_SIZE);
+
 /// How often the receive loop looks at the stop flag when no datagram arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -61,8 +65,9 @@ pub struct Receiver {
 impl Receiver {
     /// Receives until `stop` is set or the queue is gone. Never blocks on anything but the socket.
     pub fn run(self) {
-        // One byte more than the largest legal datagram, so that an oversize one is seen as such.
-        let mut buf = vec![0u8; MAX_DATAGRAM_SIZE + 1];
+        // Room for any UDP payload (IPv6 allows more than IPv4's 65,507 bytes), so that an oversize datagram is
+        // counted with its real size.
+        let mut buf = vec![0u8; RECEIVE_BUFFER];
         while !self.stop.load(Ordering::Relaxed) {
             let n = match self.socket.recv_from(&mut buf) {
                 Ok((n, _from)) => n,
