@@ -15,7 +15,7 @@ const TRACES: u32 = 10_000;
 /// One sender per document of each trace: the segment, then four independent subsegments under it.
 const SENDERS: u32 = 5;
 /// How far the senders may run ahead of the daemon's receive loop.
-const WINDOW: u64 = 2_000;
+const WINDOW: u64 = 1_000;
 
 fn trace_id(n: u32) -> String {
     format!("1-5759e988-{n:024x}")

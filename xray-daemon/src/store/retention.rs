@@ -25,7 +25,7 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
 
 fn oldest(conn: &Connection, before: Option<f64>) -> rusqlite::Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT trace_id, bytes FROM traces WHERE updated_at < ?1 ORDER BY updated_at LIMIT ?2",
+        "SELECT trace_id, bytes FROM traces WHERE updated_at < ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![before.unwrap_or(f64::MAX), STEP], |row| {
         Ok((row.get(0)?, row.get(1)?))
@@ -48,7 +48,7 @@ pub fn expire(conn: &mut Connection, cutoff: f64) -> rusqlite::Result<i64> {
     }
 }
 
-/// Removes the least recently updated traces until the documents take at most 90% of `max_bytes`. Returns the
+/// Removes the least recently updated traces (lowest sequence numbers) until the documents take at most 90% of `max_bytes`. Returns the
 /// bytes freed.
 ///
 /// # Errors

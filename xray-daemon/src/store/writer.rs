@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::Store;
 use super::retention;
@@ -150,55 +150,53 @@ impl Writer {
 
     fn insert_record(&mut self, tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
         let body_len = r.body.len() as i64;
-        let existing: Option<(bool, i64)> = tx
+        let inserted = tx
             .prepare_cached(
-                "SELECT in_progress, length(body) FROM documents WHERE trace_id = ?1 AND id = ?2",
+                "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
+                 in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT (trace_id, id) DO NOTHING",
             )?
-            .query_row(params![r.trace_id, r.id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()?;
-        let (documents, segments, bytes) = match existing {
-            None => {
-                tx.prepare_cached(
-                    "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
-                     in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            .execute(params![
+                r.trace_id,
+                r.id,
+                r.parent_id,
+                i64::from(r.subsegment),
+                r.name,
+                r.start_time,
+                r.end_time,
+                r.in_progress,
+                r.received_at,
+                r.body,
+            ])?;
+        let (documents, segments, bytes) = if inserted == 1 {
+            (1, i64::from(!r.subsegment), body_len)
+        } else {
+            let (old_in_progress, old_len): (bool, i64) = tx
+                .prepare_cached(
+                    "SELECT in_progress, length(body) FROM documents WHERE trace_id = ?1 AND id = ?2",
                 )?
-                .execute(params![
-                    r.trace_id,
-                    r.id,
-                    r.parent_id,
-                    i64::from(r.subsegment),
-                    r.name,
-                    r.start_time,
-                    r.end_time,
-                    r.in_progress,
-                    r.received_at,
-                    r.body,
-                ])?;
-                (1, i64::from(!r.subsegment), body_len)
-            }
+                .query_row(params![r.trace_id, r.id], |row| Ok((row.get(0)?, row.get(1)?)))?;
             // A complete document replaces its in-progress version, never the other way round.
-            Some((false, _)) if r.in_progress => return Ok(()),
-            Some((_, old_len)) => {
-                tx.prepare_cached(
-                    "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
-                     in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
-                )?
-                .execute(params![
-                    r.trace_id,
-                    r.id,
-                    r.parent_id,
-                    i64::from(r.subsegment),
-                    r.name,
-                    r.start_time,
-                    r.end_time,
-                    r.in_progress,
-                    r.received_at,
-                    r.body,
-                ])?;
-                (0, 0, body_len - old_len)
+            if r.in_progress && !old_in_progress {
+                return Ok(());
             }
+            tx.prepare_cached(
+                "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
+                 in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                r.trace_id,
+                r.id,
+                r.parent_id,
+                i64::from(r.subsegment),
+                r.name,
+                r.start_time,
+                r.end_time,
+                r.in_progress,
+                r.received_at,
+                r.body,
+            ])?;
+            (0, 0, body_len - old_len)
         };
         let rank: i64 = match (r.subsegment, r.parent_id.is_some()) {
             (true, _) => 0,
