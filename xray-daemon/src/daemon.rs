@@ -75,7 +75,9 @@ impl Daemon {
         };
         threads.push(("receiver", spawn("xray-udp", move || receive_loop.run())?));
 
-        // Every HTTP listener is served the same way; the sampling API (TCP on the UDP address) goes here too.
+        // Every HTTP listener is served the same way, and stops on the same signal. The sampling API joins here:
+        // bind a TCP listener on `udp_address` (same port as the UDP socket) with `bind_tcp`, and push
+        // `api::serve(listener, sampling_router, shutdown_rx.clone())` onto `servers`.
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = ApiState {
             store: store.clone(),
