@@ -26,12 +26,15 @@ struct GuardInner {
 }
 
 impl GuardInner {
+    #[inline]
     fn finish(&mut self, end_time: Option<f64>) {
         if self.ended {
             return;
         }
         self.ended = true;
-        if std::thread::panicking() {
+        if !self.entity.is_sampled() {
+            // Nothing was recorded: only the context may need restoring.
+        } else if std::thread::panicking() {
             self.entity.record_panic(None);
         } else if self.cancel_is_fault {
             self.entity.set_fault();
@@ -46,9 +49,11 @@ impl GuardInner {
                     );
             });
         }
-        match end_time {
-            Some(t) => self.entity.end_at_seconds(t),
-            None => self.entity.end(),
+        if self.entity.is_sampled() {
+            match end_time {
+                Some(t) => self.entity.end_at_seconds(t),
+                None => self.entity.end(),
+            }
         }
         if let Scope::Attached { previous } = &mut self.scope {
             if context::is_current(&self.entity) {
@@ -66,6 +71,7 @@ macro_rules! guard_type {
         pub struct $name(GuardInner);
 
         impl $name {
+            #[inline]
             pub(crate) fn attached(entity: Entity) -> Self {
                 let previous = context::replace(Some(entity.clone()));
                 $name(GuardInner {
@@ -76,6 +82,7 @@ macro_rules! guard_type {
                 })
             }
 
+            #[inline]
             pub(crate) fn detached(entity: Entity) -> Self {
                 $name(GuardInner {
                     entity,
@@ -124,6 +131,7 @@ macro_rules! guard_type {
 
         impl Drop for $name {
             /// Ends the entity. A panic unwinding through the guard is recorded as a fault.
+            #[inline]
             fn drop(&mut self) {
                 self.0.finish(None);
             }

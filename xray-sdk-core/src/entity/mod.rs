@@ -50,7 +50,7 @@ pub(crate) enum Repr {
         trace_id: TraceId,
         id: EntityId,
         is_segment: bool,
-        origin_data: Option<Arc<[(String, String)]>>,
+        origin_data: Option<Arc<Vec<(String, String)>>>,
     },
 }
 
@@ -100,7 +100,7 @@ impl Entity {
         trace_id: TraceId,
         id: EntityId,
         is_segment: bool,
-        origin_data: Option<Arc<[(String, String)]>>,
+        origin_data: Option<Arc<Vec<(String, String)>>>,
     ) -> Self {
         Entity {
             repr: Repr::NotRecorded {
@@ -113,6 +113,7 @@ impl Entity {
     }
 
     /// The entity's id ([`EntityId::NOOP`] for unsampled entities, unless `AWS_XRAY_NOOP_ID=false`).
+    #[inline]
     pub fn id(&self) -> EntityId {
         match &self.repr {
             Repr::Recorded { id, .. } | Repr::NotRecorded { id, .. } => *id,
@@ -120,6 +121,7 @@ impl Entity {
     }
 
     /// The trace id. Unsampled entities keep the trace id they were given by the caller.
+    #[inline]
     pub fn trace_id(&self) -> TraceId {
         match &self.repr {
             Repr::Recorded { trace, .. } => trace.trace_id,
@@ -128,6 +130,7 @@ impl Entity {
     }
 
     /// Whether this entity is recorded and will be sent.
+    #[inline]
     pub fn is_sampled(&self) -> bool {
         matches!(self.repr, Repr::Recorded { .. })
     }
@@ -170,10 +173,7 @@ impl Entity {
             Repr::NotRecorded {
                 origin_data, id, ..
             } => (
-                origin_data
-                    .as_deref()
-                    .map(<[_]>::to_vec)
-                    .unwrap_or_default(),
+                origin_data.as_deref().cloned().unwrap_or_default(),
                 (!id.is_noop()).then_some(*id),
             ),
         };
@@ -203,6 +203,7 @@ impl Entity {
     }
 
     /// Adds an indexed annotation. A key that is not 1 to 500 of `[A-Za-z0-9_]` is dropped with a warning.
+    #[inline]
     pub fn put_annotation(&self, key: &str, value: impl Into<AnnotationValue>) {
         if !self.is_sampled() {
             return;
@@ -222,6 +223,7 @@ impl Entity {
 
     /// Adds metadata under `namespace`. Namespaces starting with `AWS.` are reserved and refused with a
     /// warning, as is a value that cannot be serialized.
+    #[inline]
     pub fn put_metadata_in<T: Serialize + ?Sized>(&self, namespace: &str, key: &str, value: &T) {
         if !self.is_sampled() {
             return;

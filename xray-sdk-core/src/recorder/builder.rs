@@ -168,13 +168,13 @@ impl RecorderBuilder {
         config.daemon_address = match (env.var(env::DAEMON_ADDRESS), daemon_address) {
             (Some(value), _) => {
                 DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
-                    source,
+                    source: Box::new(source),
                     origin: env::DAEMON_ADDRESS,
                 })?
             }
             (None, Some(value)) => {
                 DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
-                    source,
+                    source: Box::new(source),
                     origin: "the recorder builder",
                 })?
             }
@@ -205,7 +205,7 @@ impl RecorderBuilder {
         if let Some(pattern) = dynamic_naming {
             let fallback = config.service_name.clone().ok_or_else(|| {
                 Error::Config(
-                    "dynamic naming needs a service name for hosts that do not match".to_owned(),
+                    "dynamic naming needs a service name for hosts that do not match".into(),
                 )
             })?;
             config.dynamic_naming = Some(DynamicNaming { pattern, fallback });
