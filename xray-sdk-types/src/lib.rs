@@ -26,6 +26,7 @@ pub mod framing;
 pub mod header;
 pub mod id;
 pub mod rules;
+pub mod sampling;
 pub mod time;
 pub mod validate;
 
