@@ -1,6 +1,8 @@
 //! The centralized sampler against a fake daemon on loopback: rule ingestion, matching, reservoirs, quotas,
 //! statistics and the wire format, checked against the Python SDK's vectors and the X-Ray API model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;

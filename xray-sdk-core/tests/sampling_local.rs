@@ -1,5 +1,7 @@
 //! The local sampler and the local rules file, against the Python SDK's vectors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Test support: the shared reference files, a fake daemon on loopback, and a checker for the X-Ray API model.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

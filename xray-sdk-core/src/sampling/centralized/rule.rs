@@ -271,3 +271,109 @@ impl Rule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn vectors() -> Value {
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared"
+        ))];
+        dirs.extend(std::env::var_os("XRAY_SDK_SHARED_DIR").map(std::path::PathBuf::from));
+        for dir in &dirs {
+            if let Ok(text) = std::fs::read_to_string(dir.join("reference/python-sdk-vectors.json"))
+            {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+        panic!("python-sdk-vectors.json not found under {dirs:?}; set XRAY_SDK_SHARED_DIR");
+    }
+
+    #[test]
+    fn reservoir_vectors() {
+        let v = vectors();
+        let list = v["centralized_reservoir"]["cases"].as_array().unwrap();
+        let now0 = 1_700_000_000_i64;
+        let mut steps = 0;
+        for case in list {
+            let label = case["label"].as_str().unwrap();
+            let state = RuleState::new(0.0);
+            let ttl = case["ttl_offset"].as_i64().map(|o| now0 + o);
+            state.load_target(None, case["quota"].as_i64(), ttl, None);
+            let can_borrow = case["can_borrow"].as_bool().unwrap();
+            for step in case["sequence"].as_array().unwrap() {
+                let now = now0 + step["now_offset"].as_i64().unwrap();
+                let expected = match step["decision"].as_str() {
+                    Some("take") => Reservoir::Take,
+                    Some("borrow") => Reservoir::Borrow,
+                    Some("no") => Reservoir::No,
+                    None => Reservoir::None,
+                    Some(other) => panic!("{label}: unknown decision {other}"),
+                };
+                assert_eq!(
+                    state.borrow_or_take(now, can_borrow),
+                    expected,
+                    "{label} at {now}"
+                );
+                steps += 1;
+            }
+        }
+        assert_eq!(list.len(), 6);
+        assert!(steps >= 20);
+    }
+
+    #[test]
+    fn report_interval_vectors() {
+        let v = vectors();
+        let list = v["centralized_report_interval"]["cases"]
+            .as_array()
+            .unwrap();
+        for case in list {
+            let state = RuleState::new(0.0);
+            state.load_target(None, None, None, case["Interval"].as_i64());
+            let got: Vec<bool> = case["time_to_report_sequence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|_| state.time_to_report())
+                .collect();
+            let expected: Vec<bool> = case["time_to_report_sequence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_bool().unwrap())
+                .collect();
+            assert_eq!(got, expected, "Interval {}", case["Interval"]);
+        }
+        assert_eq!(list.len(), 5);
+    }
+
+    #[test]
+    fn decisions_count_as_the_service_expects() {
+        let rule: SamplingRule = serde_json::from_value(serde_json::json!({
+            "RuleName": "r", "ResourceARN": "*", "Priority": 1, "FixedRate": 1.0, "ReservoirSize": 1,
+            "ServiceName": "*", "ServiceType": "*", "Host": "*", "HTTPMethod": "*", "URLPath": "*", "Version": 1
+        }))
+        .unwrap();
+        let rule = Rule::new(&rule, None);
+        let rng = SamplingRng::seeded(1);
+        for _ in 0..3 {
+            let d = rule.decide(10, &rng);
+            assert!(d.sampled);
+            assert_eq!(d.rule_name.as_deref(), Some("r"));
+        }
+        // One borrowed (BorrowCount only), two by the rate of 1.
+        assert_eq!(
+            rule.state.take_statistics(),
+            Statistics {
+                requests: 3,
+                sampled: 2,
+                borrows: 1
+            }
+        );
+        assert_eq!(rule.state.take_statistics(), Statistics::default());
+    }
+}
