@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use xray_sdk_types::sampling::{LocalRules, LocalRulesFileError};
 
-use super::pattern::Pattern;
+use super::pattern::{Fields, Pattern};
 use super::random::SamplingRng;
 use super::reservoir::PerSecondCounter;
 use super::{Sampler, SamplingDecision, SamplingRequest, epoch_seconds};
@@ -65,11 +65,12 @@ impl PreparedRule {
         }
     }
 
+    /// Method first, then path, then host: the cheapest tests that tell rules apart come first.
     #[inline]
-    fn applies(&self, request: &SamplingRequest<'_>) -> bool {
-        self.host.matches_field(request.host)
-            && self.method.matches_field(request.method)
-            && self.path.matches_field(request.url_path)
+    fn applies(&self, f: &Fields<'_>) -> bool {
+        self.method.matches_field(&f.method)
+            && self.path.matches_field(&f.path)
+            && self.host.matches_field(&f.host)
     }
 
     #[inline]
@@ -134,17 +135,22 @@ impl LocalSampler {
     /// The index (in [`LocalRules::rules`]) of the custom rule that applies to `request`, or `None` when the
     /// default rule does.
     pub fn matching_rule(&self, request: &SamplingRequest<'_>) -> Option<usize> {
-        self.rules.iter().position(|r| r.applies(request))
+        let fields = Fields::new(request);
+        self.rules.iter().position(|r| r.applies(&fields))
     }
 }
 
 impl Sampler for LocalSampler {
     fn should_sample(&self, request: &SamplingRequest<'_>) -> SamplingDecision {
-        let rule = self
-            .rules
-            .iter()
-            .find(|r| r.applies(request))
-            .unwrap_or(&self.default);
+        let rule = if self.rules.is_empty() {
+            &self.default
+        } else {
+            let fields = Fields::new(request);
+            self.rules
+                .iter()
+                .find(|r| r.applies(&fields))
+                .unwrap_or(&self.default)
+        };
         SamplingDecision {
             sampled: rule.sample(epoch_seconds(&*self.clock), &self.rng),
             rule_name: None,

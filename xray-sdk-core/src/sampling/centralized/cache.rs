@@ -7,6 +7,7 @@ use xray_sdk_types::sampling::SamplingRule;
 
 use super::rule::{Rule, RuleState};
 use crate::sampling::SamplingRequest;
+use crate::sampling::pattern::Fields;
 
 /// Rules older than this (seconds since they were fetched) are not used: decisions fall back to the local
 /// sampler until fresh rules arrive.
@@ -62,7 +63,10 @@ impl RuleCache {
         if self.is_expired(now) {
             return None;
         }
-        self.rules.iter().find(|r| r.is_default || r.matches(req))
+        let fields = Fields::new(req);
+        self.rules
+            .iter()
+            .find(|r| r.is_default || r.matches(&fields))
     }
 
     /// The rule named `name`.

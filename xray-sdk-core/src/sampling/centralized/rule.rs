@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use xray_sdk_types::sampling::SamplingRule;
 use xray_sdk_types::sampling::api::DEFAULT_RULE_NAME;
 
-use crate::sampling::pattern::Pattern;
+use crate::sampling::SamplingDecision;
+use crate::sampling::pattern::{Fields, Pattern};
 use crate::sampling::random::SamplingRng;
 use crate::sampling::reservoir::PerSecondCounter;
-use crate::sampling::{SamplingDecision, SamplingRequest};
 
 /// Why a rule from the service is not used. The other SDKs skip the same rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,13 +233,13 @@ impl Rule {
 
     /// Whether every field the request has matches (the service name first: it tells rules apart most often).
     #[inline]
-    pub(crate) fn matches(&self, req: &SamplingRequest<'_>) -> bool {
-        self.service.matches_field(Some(req.service_name))
-            && self.method.matches_field(req.method)
-            && self.path.matches_field(req.url_path)
-            && self.host.matches_field(req.host)
-            && self.service_type.matches_field(req.service_type)
-            && self.resource_arn.matches_field(req.resource_arn)
+    pub(crate) fn matches(&self, f: &Fields<'_>) -> bool {
+        self.service.matches_field(&f.service)
+            && self.method.matches_field(&f.method)
+            && self.path.matches_field(&f.path)
+            && self.host.matches_field(&f.host)
+            && self.service_type.matches_field(&f.service_type)
+            && self.resource_arn.matches_field(&f.resource_arn)
     }
 
     /// Decides for a request that matched, counting it.
