@@ -293,3 +293,51 @@ fn poll_now_wakes_the_thread() {
         sampler.rule_names().len() == 2
     });
 }
+
+#[test]
+fn decisions_from_many_threads_while_rules_and_targets_change() {
+    let daemon = FakeDaemon::start();
+    daemon.set_rules(vec![
+        rule("a", 1, 0.5, 1, "svc-a", "*", "*", "*", "*"),
+        rule("Default", 10_000, 0.0, 0, "*", "*", "*", "*", "*"),
+    ]);
+    daemon.set_targets(json!({
+        "SamplingTargetDocuments": [{"RuleName": "a", "FixedRate": 0.5, "ReservoirQuota": 5,
+            "ReservoirQuotaTTL": 4.0e9, "Interval": 1}],
+        "LastRuleModification": 4.0e9
+    }));
+    let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
+        .intervals(PollIntervals {
+            rules: Duration::from_millis(5),
+            rules_jitter: Duration::ZERO,
+            targets: Duration::from_millis(3),
+            targets_jitter: Duration::ZERO,
+        })
+        .timeout(Duration::from_millis(500))
+        .start()
+        .unwrap();
+    wait_for("rules", Duration::from_secs(5), || {
+        sampler.has_fresh_rules()
+    });
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let sampler = &sampler;
+            s.spawn(move || {
+                let svc = if t % 2 == 0 { "svc-a" } else { "svc-b" };
+                let req = SamplingRequest {
+                    service_name: svc,
+                    ..Default::default()
+                };
+                for _ in 0..50_000 {
+                    let d = sampler.should_sample(&req);
+                    let expected = if t % 2 == 0 { "a" } else { "Default" };
+                    assert_eq!(d.rule_name.as_deref(), Some(expected));
+                }
+            });
+        }
+    });
+    // LastRuleModification is always newer: every report also refreshed the rules.
+    assert!(daemon.requests_to("/GetSamplingRules").len() > 2);
+    assert!(!daemon.requests_to("/SamplingTargets").is_empty());
+    sampler.shutdown();
+}

@@ -15,6 +15,9 @@
 //! Rules that cannot be evaluated here are skipped, as in the other SDKs: a `Version` other than 1, a
 //! `ResourceARN` other than `*`, an empty `ServiceType`, or `Attributes`.
 //!
+//! The decision names the matching rule ([`SamplingDecision::rule_name`]), whether it samples or not, so that
+//! the recorder can write `aws.xray.sampling_rule_name` on sampled segments and tools can explain decisions.
+//!
 //! Until rules arrive, when they are more than an hour old, or when no rule matches, the fallback sampler
 //! (by default the local rules: 1 request per second, then 5 %) decides. A daemon that is down, slow or
 //! answers garbage therefore changes nothing for the application: decisions never wait on the network, and
@@ -51,7 +54,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::Endpoint;
+use crate::config::{DaemonAddress, Endpoint};
 use crate::sampling::local::LocalSampler;
 use crate::sampling::random::SamplingRng;
 use crate::sampling::{Sampler, SamplingDecision, SamplingRequest, SharedSampler, epoch_seconds};
@@ -150,6 +153,15 @@ impl fmt::Debug for CentralizedSampler {
 }
 
 impl CentralizedSampler {
+    /// A sampler with the defaults of the other SDKs, polling the daemon at `daemon`'s TCP address, with the
+    /// built-in local rules as fallback; its poller thread is started.
+    ///
+    /// # Errors
+    /// The operating system's error if the thread cannot be spawned.
+    pub fn new(daemon: &DaemonAddress) -> std::io::Result<Self> {
+        Self::builder(daemon.tcp.clone()).start()
+    }
+
     /// A builder for a sampler that polls the daemon's TCP endpoint (`DaemonAddress::tcp`).
     pub fn builder(endpoint: Endpoint) -> CentralizedSamplerBuilder {
         CentralizedSamplerBuilder {
