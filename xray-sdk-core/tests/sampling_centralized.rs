@@ -417,3 +417,41 @@ fn more_than_25_rules_are_reported_in_batches() {
     }
     assert_eq!(total, 30);
 }
+
+/// A daemon that serves a local rules file through the sampling API (as ours will) is understood by the SDK,
+/// and the rules select as the local sampler does.
+#[test]
+fn local_rules_served_as_api_rules() {
+    use xray_sdk_core::sampling::LocalSampler;
+    use xray_sdk_types::sampling::LocalRules;
+
+    let section = &vectors()["local_sampling"]["selection"];
+    let local = LocalRules::from_value(&section["manifest"]).unwrap();
+    let daemon = FakeDaemon::start();
+    daemon.set_rules(
+        local
+            .to_sampling_rules()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect(),
+    );
+    let clock = clock();
+    let central = sampler(&daemon, &clock);
+    assert_eq!(central.refresh_rules().unwrap(), local.rules().len() + 1);
+    let local = LocalSampler::new(local);
+    for case in cases(section, "cases") {
+        if case["request"].is_null() {
+            continue;
+        }
+        let req = request(&case["request"]);
+        let expected = match local.matching_rule(&req) {
+            Some(i) => format!("local-{}", i + 1),
+            None => "Default".to_owned(),
+        };
+        assert_eq!(
+            rule_name(&central.should_sample(&req)),
+            Some(expected.as_str()),
+            "{case}"
+        );
+    }
+}

@@ -45,6 +45,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::api::{DEFAULT_RULE_NAME, DEFAULT_RULE_PRIORITY, SamplingRule};
+
 /// One custom rule of a local rules file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalRule {
@@ -385,6 +387,57 @@ impl LocalRules {
     }
 }
 
+impl LocalRules {
+    /// The rules as the sampling API presents rules (for a daemon that serves a local rules file): custom rule
+    /// `i` (from 0) becomes `local-{i + 1}` with priority `i + 1`, and the default rule becomes `Default` with
+    /// priority 10000. `fixed_target` becomes the `ReservoirSize`, `rate` (at most 1) the `FixedRate`; service
+    /// name, service type and resource ARN are `*`.
+    pub fn to_sampling_rules(&self) -> Vec<SamplingRule> {
+        let custom = self.rules.iter().enumerate().map(|(i, r)| {
+            api_rule(
+                format!("local-{}", i + 1),
+                i as i64 + 1,
+                [&r.host, &r.http_method, &r.url_path],
+                r.fixed_target,
+                r.rate,
+            )
+        });
+        let default = api_rule(
+            DEFAULT_RULE_NAME.into(),
+            DEFAULT_RULE_PRIORITY,
+            ["*", "*", "*"],
+            self.default.fixed_target,
+            self.default.rate,
+        );
+        custom.chain(std::iter::once(default)).collect()
+    }
+}
+
+fn api_rule(
+    name: String,
+    priority: i64,
+    [host, method, path]: [&str; 3],
+    fixed_target: u64,
+    rate: f64,
+) -> SamplingRule {
+    SamplingRule {
+        rule_name: Some(name),
+        rule_arn: None,
+        resource_arn: "*".into(),
+        priority,
+        fixed_rate: rate.min(1.0),
+        reservoir_size: i64::try_from(fixed_target).unwrap_or(i64::MAX),
+        service_name: "*".into(),
+        service_type: "*".into(),
+        host: host.into(),
+        http_method: method.into(),
+        url_path: path.into(),
+        version: 1,
+        attributes: Default::default(),
+        sampling_rate_boost: None,
+    }
+}
+
 impl TryFrom<Value> for LocalRules {
     type Error = LocalRulesError;
     fn try_from(value: Value) -> Result<Self, Self::Error> {
@@ -601,6 +654,25 @@ mod tests {
         assert_eq!(v2.default_rule(), v1.default_rule());
         let bad: Result<LocalRules, _> = serde_json::from_str(r#"{"version": 7, "default": {}}"#);
         assert!(bad.unwrap_err().to_string().contains("supported versions"));
+    }
+
+    #[test]
+    fn as_api_rules() {
+        let rules = LocalRules::from_value(&json!({"version": 2, "default": {"fixed_target": 1, "rate": 0.05},
+            "rules": [{"host": "a.com", "http_method": "GET", "url_path": "/x", "fixed_target": 3, "rate": 5}]}))
+        .unwrap();
+        let api = serde_json::to_value(rules.to_sampling_rules()).unwrap();
+        assert_eq!(
+            api,
+            json!([
+                {"RuleName": "local-1", "ResourceARN": "*", "Priority": 1, "FixedRate": 1.0, "ReservoirSize": 3,
+                 "ServiceName": "*", "ServiceType": "*", "Host": "a.com", "HTTPMethod": "GET", "URLPath": "/x",
+                 "Version": 1},
+                {"RuleName": "Default", "ResourceARN": "*", "Priority": 10000, "FixedRate": 0.05,
+                 "ReservoirSize": 1, "ServiceName": "*", "ServiceType": "*", "Host": "*", "HTTPMethod": "*",
+                 "URLPath": "*", "Version": 1}
+            ])
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ impl RuleCache {
                 .cmp(&b.priority)
                 .then_with(|| a.name.cmp(&b.name))
         });
-        rules.dedup_by(|a, b| a.name == b.name);
+        // Names are unique in an account; should a daemon repeat one, the first in evaluation order wins.
+        let mut seen = std::collections::HashSet::new();
+        rules.retain(|r| seen.insert(Arc::clone(&r.name)));
         RuleCache {
             rules,
             fetched_at: Some(now),
