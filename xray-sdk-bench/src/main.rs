@@ -159,6 +159,7 @@ fn main() {
     };
     let recorder = match Recorder::builder()
         .env(xray_sdk::config::MapEnv::default())
+        .sampler(xray_sdk::sampling::AlwaysSample)
         .shared_emitter(emitter.clone())
         .build()
     {

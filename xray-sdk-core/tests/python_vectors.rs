@@ -8,7 +8,7 @@ use serde_json::Value;
 use xray_sdk_core::Recorder;
 use xray_sdk_core::config::{DaemonAddress, MapEnv};
 use xray_sdk_core::emitter::MemoryEmitter;
-use xray_sdk_core::sampling::SamplingDecision;
+use xray_sdk_core::sampling::{AlwaysSample, SamplingDecision};
 use xray_sdk_types::framing::{DATAGRAM_PREFIX, PROTOCOL_HEADER};
 use xray_sdk_types::{Document, TraceHeader, TraceId};
 
@@ -113,6 +113,7 @@ fn emitter_framing() {
     let emitter = MemoryEmitter::new();
     let recorder = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .emitter(emitter.clone())
         .build()
         .unwrap();
@@ -135,6 +136,7 @@ fn streaming_scenario() {
     let emitter = MemoryEmitter::new();
     let recorder = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .streaming_threshold(threshold)
         .emitter(emitter.clone())
         .build()
@@ -219,6 +221,7 @@ fn begin_segment_sampling_arg() {
         let emitter = MemoryEmitter::new();
         let recorder = Recorder::builder()
             .env(MapEnv::default())
+            .sampler(AlwaysSample)
             .emitter(emitter.clone())
             .build()
             .unwrap();

@@ -27,6 +27,7 @@ pub mod header;
 pub mod id;
 mod name_chars;
 pub mod rules;
+pub mod sampling;
 pub mod time;
 pub mod validate;
 

@@ -61,7 +61,7 @@ impl Inner {
 ///
 /// # let emitter = MemoryEmitter::new();
 /// let recorder = Recorder::builder().service_name("checkout")
-/// #   .emitter(emitter.clone())
+/// #   .emitter(emitter.clone()).sampler(xray_sdk_core::sampling::AlwaysSample)
 ///     .build()?;
 /// {
 ///     let segment = recorder.begin_segment("checkout");
