@@ -66,6 +66,16 @@ fn serialize(c: &mut Criterion) {
     c.bench_function("Document::to_json (10 subsegments)", |b| {
         b.iter(|| black_box(&segment).to_json())
     });
+    c.bench_function("serde_json::to_vec (10 subsegments)", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&segment)))
+    });
+    c.bench_function("Document::write_json (10 subsegments)", |b| {
+        let mut out = Vec::with_capacity(4096);
+        b.iter(|| {
+            out.clear();
+            black_box(&segment).write_json(&mut out)
+        })
+    });
     c.bench_function("Document::from_json (10 subsegments)", |b| {
         let json = segment.to_json().unwrap_or_default();
         b.iter(|| Document::from_json(black_box(&json)))

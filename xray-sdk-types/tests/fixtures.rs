@@ -349,3 +349,24 @@ fn trace_header_vectors() {
         }
     }
 }
+
+/// The fast writer produces exactly serde's bytes for every document fixture that parses.
+#[test]
+fn the_fast_writer_matches_serde_on_every_fixture() {
+    let mut checked = 0;
+    for path in common::fixture_files() {
+        let bytes = common::document_bytes(&path);
+        let Ok(doc) = serde_json::from_slice::<xray_sdk_types::Document>(&bytes) else {
+            continue;
+        };
+        let mut fast = Vec::new();
+        doc.write_json(&mut fast).unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(&doc).unwrap(),
+            "{path}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25, "only {checked} fixtures parsed");
+}

@@ -325,6 +325,20 @@ proptest! {
         let value: Value = serde_json::from_str(&json).expect("value");
         let errors: Vec<String> = schema().iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
         prop_assert!(errors.is_empty(), "{:?}", errors);
+        let mut fast = Vec::new();
+        segment.write_json(&mut fast).expect("write_json");
+        prop_assert_eq!(String::from_utf8(fast).expect("utf-8"), json.clone());
         prop_assert_eq!(Document::from_json(&json).ok(), Some(segment));
+    }
+
+    #[test]
+    fn the_fast_writer_matches_serde_on_any_strings(name in any::<String>(), key in any::<String>(), text in any::<String>(), t in any::<f64>()) {
+        let mut doc = Document::new(xray_sdk_types::EntityId::new(), name, if t.is_finite() { t } else { 0.0 });
+        doc.annotations.insert(key.clone(), AnnotationValue::String(text.clone()));
+        doc.user = Some(text);
+        doc.extra.insert(key, Value::Bool(true));
+        let mut fast = Vec::new();
+        doc.write_json(&mut fast).expect("write_json");
+        prop_assert_eq!(fast, serde_json::to_vec(&doc).expect("serde"));
     }
 }

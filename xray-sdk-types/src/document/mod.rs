@@ -15,6 +15,7 @@ mod http;
 mod map;
 mod metadata;
 mod sql;
+mod write;
 
 pub use annotations::AnnotationValue;
 pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, Service, XraySdk};
