@@ -82,13 +82,17 @@ fn encode_into(
             .collect();
         sized.sort_by_key(|(len, _)| *len);
         // Take the largest children out until the rest fits (with room for the commas between them).
-        let mut total = serialize(&doc, buf)
-            .then(|| body_len(buf))
-            .unwrap_or(usize::MAX)
-            + sized
+        let parent_alone = if serialize(&doc, buf) {
+            body_len(buf)
+        } else {
+            usize::MAX
+        };
+        let mut total = parent_alone.saturating_add(
+            sized
                 .iter()
                 .map(|(len, _)| len.saturating_add(1))
-                .sum::<usize>();
+                .sum::<usize>(),
+        );
         while total > max_doc {
             let Some((len, mut child)) = sized.pop() else {
                 break;
