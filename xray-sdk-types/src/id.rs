@@ -66,6 +66,54 @@ fn epoch_seconds_now() -> u32 {
         .unwrap_or(0)
 }
 
+/// `Display`, `Debug`, `FromStr` and serde for an id type with `LEN`, `write_to` and `parse`.
+macro_rules! text_impls {
+    ($ty:ident, $debug:literal, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = [0u8; Self::LEN];
+                self.write_to(&mut buf);
+                // The buffer holds ASCII hex digits and dashes only.
+                f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($debug, "({})"), self)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut buf = [0u8; Self::LEN];
+                self.write_to(&mut buf);
+                serializer
+                    .serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $ty::parse(&text).map_err(|e| {
+                    serde::de::Error::custom(format_args!(
+                        concat!("invalid ", $what, " {:?}: {}"),
+                        text, e
+                    ))
+                })
+            }
+        }
+    };
+}
+
 /// An X-Ray trace id: version 1, the epoch second at which the trace began, and 96 random bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId {
@@ -188,43 +236,7 @@ impl Default for TraceId {
     }
 }
 
-impl fmt::Display for TraceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        // The buffer holds ASCII only.
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl fmt::Debug for TraceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TraceId({self})")
-    }
-}
-
-impl FromStr for TraceId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl Serialize for TraceId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
-    }
-}
-
-impl<'de> Deserialize<'de> for TraceId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        TraceId::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format_args!("invalid trace id {text:?}: {e}")))
-    }
-}
+text_impls!(TraceId, "TraceId", "trace id");
 
 /// A 64-bit id of a segment, subsegment or exception, written as 16 lower-case hex digits. It is also the W3C
 /// span id form.
@@ -291,42 +303,7 @@ impl Default for EntityId {
     }
 }
 
-impl fmt::Display for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl fmt::Debug for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EntityId({self})")
-    }
-}
-
-impl FromStr for EntityId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl Serialize for EntityId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
-    }
-}
-
-impl<'de> Deserialize<'de> for EntityId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        EntityId::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format_args!("invalid id {text:?}: {e}")))
-    }
-}
+text_impls!(EntityId, "EntityId", "id");
 
 #[cfg(test)]
 mod tests {
