@@ -29,6 +29,7 @@
 //! | [`emitter`] | the UDP emitter, encoding within the UDP limit, the in-memory emitter |
 //! | [`config`] | daemon address, context-missing strategy, environment |
 //! | [`clock`] | injectable time |
+//! | [`http`] | what every HTTP server and client integration records, framework-neutral |
 //!
 //! # Concurrency
 //! A recorder and its entities are `Send + Sync`. Any thread may record into any entity; each segment's tree
@@ -46,6 +47,7 @@ pub mod context;
 pub mod emitter;
 pub mod entity;
 mod error;
+pub mod http;
 pub mod recorder;
 pub mod sampling;
 

@@ -90,9 +90,9 @@ impl Receiver {
             if n == 0 {
                 continue;
             }
-            self.stats.add_received(n);
             let queued = self.queued_bytes.load(Ordering::Relaxed);
             if queued.saturating_add(n) > self.max_queued_bytes {
+                self.stats.add_received(n);
                 self.stats.add_dropped();
                 log::warn!("ingest queue full ({queued} bytes): datagram of {n} bytes dropped");
                 continue;
@@ -106,6 +106,8 @@ impl Receiver {
             {
                 break;
             }
+            // Counted once queued, so that a flush requested after seeing the count also covers it.
+            self.stats.add_received(n);
         }
     }
 }

@@ -1,0 +1,163 @@
+//! The server layer: one segment per request.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::header::CONTENT_LENGTH;
+use http::{HeaderValue, Request, Response};
+use http_body::Body;
+use tower_layer::Layer;
+use tower_service::Service;
+use xray_sdk_core::context::{self, Instrumented};
+use xray_sdk_core::http::{HttpOptions, ServerSegment};
+use xray_sdk_core::{FutureExt, Recorder};
+
+use crate::RecorderRef;
+use crate::request::{X_AMZN_TRACE_ID, header, incoming, matched_route};
+
+/// A tower layer that records each request as an X-Ray segment. See the [crate documentation](crate).
+#[derive(Debug, Clone, Default)]
+pub struct XrayLayer {
+    recorder: RecorderRef,
+    options: HttpOptions,
+}
+
+impl XrayLayer {
+    /// A layer recording with the process-wide recorder ([`xray_sdk_core::global`]), looked up at each request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A layer recording with `recorder`.
+    pub fn with_recorder(recorder: Recorder) -> Self {
+        XrayLayer {
+            recorder: RecorderRef::Given(recorder),
+            options: HttpOptions::new(),
+        }
+    }
+
+    /// Records the query string in `http.request.url` (off by default: query strings often carry tokens).
+    pub fn record_query_string(mut self, record: bool) -> Self {
+        self.options = self.options.record_query_string(record);
+        self
+    }
+}
+
+impl<S> Layer<S> for XrayLayer {
+    type Service = XrayService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        XrayService {
+            inner,
+            recorder: self.recorder.clone(),
+            options: self.options,
+        }
+    }
+}
+
+/// The service made by [`XrayLayer`].
+#[derive(Debug, Clone)]
+pub struct XrayService<S> {
+    inner: S,
+    recorder: RecorderRef,
+    options: HttpOptions,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for XrayService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let segment = ServerSegment::begin(self.recorder.get(), &incoming(&req), &self.options);
+        if segment.entity().is_sampled() {
+            if let Some(route) = matched_route(&req) {
+                segment.record_route(route);
+            }
+        }
+        let entity = segment.entity().clone();
+        req.extensions_mut().insert(entity.clone());
+        // Services that do work in `call` itself see the segment as current too.
+        let inner = {
+            let _current = context::enter(entity.clone());
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner: inner.in_entity(entity),
+            segment: Some(segment),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`XrayService`]: polls the inner future with the segment as the current entity, and
+    /// ends the segment with the response. Dropped before completion, it ends the segment as a fault (the
+    /// [`ServerSegment`] it holds does so on drop).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        segment: Option<ServerSegment>,
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: Body,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        let polled = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(polled) => polled,
+            Err(panic) => {
+                if let Some(segment) = this.segment.take() {
+                    segment.finish_panicked(&*panic);
+                }
+                resume_unwind(panic)
+            }
+        };
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let Some(segment) = this.segment.take() else {
+            return Poll::Ready(result);
+        };
+        match result {
+            Ok(mut response) => {
+                match HeaderValue::try_from(segment.response_header()) {
+                    Ok(value) => {
+                        response.headers_mut().insert(X_AMZN_TRACE_ID, value);
+                    }
+                    Err(e) => log::debug!("X-Ray: response header not set: {e}"),
+                }
+                finish(segment, &response);
+                Poll::Ready(Ok(response))
+            }
+            Err(error) => {
+                segment.finish_failed(std::any::type_name::<E>(), None);
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+fn finish<B: Body>(segment: ServerSegment, response: &Response<B>) {
+    let length = header(response.headers(), &CONTENT_LENGTH)
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| response.body().size_hint().exact());
+    segment.finish(response.status().as_u16(), length);
+}

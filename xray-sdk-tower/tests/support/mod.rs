@@ -1,0 +1,104 @@
+//! What the HTTP integration tests share: a recorder writing to memory, a sampler that remembers what it was asked,
+//! and validation of every document against the official schema.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+use xray_sdk_core::Recorder;
+use xray_sdk_core::config::MapEnv;
+use xray_sdk_core::emitter::MemoryEmitter;
+use xray_sdk_core::sampling::{Sampler, SamplingDecision, SamplingRequest};
+use xray_sdk_types::Document;
+
+/// The official segment-document schema, found in `shared/` beside the project (or beside an ancestor folder,
+/// for work trees kept in a sub-folder).
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let direct = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json"
+        ));
+        let path = std::iter::once(direct)
+            .chain(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .ancestors()
+                    .map(|a| {
+                        a.join("shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json")
+                    }),
+            )
+            .find(|p| p.exists())
+            .expect("the segment-document schema in shared/reference/schema");
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::draft4::new(&schema).unwrap()
+    })
+}
+
+/// Checks a document against the schema and the rules the schema leaves out, and returns it as JSON.
+pub fn checked(doc: &Document) -> Value {
+    let value = serde_json::to_value(doc).unwrap();
+    let errors: Vec<String> = schema()
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors {errors:?} in {value}");
+    xray_sdk_types::validate::validate(&value).unwrap_or_else(|e| panic!("{e} in {value}"));
+    value
+}
+
+/// What a sampler was asked: host, method, path.
+pub type Asked = Arc<Mutex<Vec<(Option<String>, Option<String>, Option<String>)>>>;
+
+/// A sampler that remembers every request and answers `sampled`.
+#[derive(Debug, Clone)]
+pub struct RecordingSampler {
+    pub sampled: bool,
+    pub asked: Asked,
+}
+
+impl Sampler for RecordingSampler {
+    fn should_sample(&self, r: &SamplingRequest<'_>) -> SamplingDecision {
+        self.asked.lock().unwrap().push((
+            r.host.map(str::to_owned),
+            r.method.map(str::to_owned),
+            r.url_path.map(str::to_owned),
+        ));
+        SamplingDecision {
+            sampled: self.sampled,
+            rule_name: None,
+        }
+    }
+}
+
+/// A recorder named `svc` writing to a fresh in-memory emitter, with a sampler answering `sampled`.
+pub fn recorder(sampled: bool) -> (Recorder, MemoryEmitter, Asked) {
+    let emitter = MemoryEmitter::new();
+    let asked = Asked::default();
+    let recorder = Recorder::builder()
+        .env(MapEnv::default())
+        .service_name("svc")
+        .emitter(emitter.clone())
+        .sampler(RecordingSampler {
+            sampled,
+            asked: asked.clone(),
+        })
+        .build()
+        .unwrap();
+    (recorder, emitter, asked)
+}
+
+/// Waits (briefly) until the emitter holds `n` documents, and takes them, each checked.
+pub async fn documents(emitter: &MemoryEmitter, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        if emitter.documents().len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let docs = emitter.take();
+    assert_eq!(docs.len(), n, "documents: {docs:#?}");
+    docs.iter().map(checked).collect()
+}
