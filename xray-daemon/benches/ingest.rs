@@ -45,7 +45,7 @@ fn datagram(n: u64, out: &mut Vec<u8>) {
         n % 7,
         1_700_000_000 + n,
         1_700_000_000 + n,
-        if n % 10 == 0 { 500 } else { 200 },
+        if n.is_multiple_of(10) { 500 } else { 200 },
         n % 100
     );
     out.extend_from_slice(head.as_bytes());

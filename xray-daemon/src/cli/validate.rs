@@ -58,28 +58,28 @@ fn looks_like_header(line: &str) -> bool {
 pub fn check(input: &str) -> Vec<Verdict> {
     let trimmed = input.trim();
     // A whole-input JSON value that is not a single line: a pretty-printed document or an array.
-    if trimmed.lines().count() > 1 || trimmed.starts_with('[') {
-        if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
-            return match value {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| Verdict {
-                        location: format!("document {}", i + 1),
-                        result: match item {
-                            Value::String(datagram) => {
-                                judge(process_datagram(datagram.as_bytes(), 0.0))
-                            }
-                            other => judge_document(other.to_string().as_bytes()),
-                        },
-                    })
-                    .collect(),
-                other => vec![Verdict {
-                    location: "document".to_owned(),
-                    result: judge_document(other.to_string().as_bytes()),
-                }],
-            };
-        }
+    if (trimmed.lines().count() > 1 || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<Value>(trimmed)
+    {
+        return match value {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| Verdict {
+                    location: format!("document {}", i + 1),
+                    result: match item {
+                        Value::String(datagram) => {
+                            judge(process_datagram(datagram.as_bytes(), 0.0))
+                        }
+                        other => judge_document(other.to_string().as_bytes()),
+                    },
+                })
+                .collect(),
+            other => vec![Verdict {
+                location: "document".to_owned(),
+                result: judge_document(other.to_string().as_bytes()),
+            }],
+        };
     }
     let mut verdicts = Vec::new();
     let mut lines = input.lines().enumerate();

@@ -67,14 +67,14 @@ fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
         }
         let mut path = None;
         let mut line_no = None;
-        if let Some(next) = lines.peek() {
-            if let Some(location) = next.trim().strip_prefix("at ") {
-                let mut parts = location.rsplitn(3, ':');
-                let _column = parts.next();
-                line_no = parts.next().and_then(|l| l.parse::<u32>().ok());
-                path = parts.next().map(str::to_owned);
-                lines.next();
-            }
+        if let Some(next) = lines.peek()
+            && let Some(location) = next.trim().strip_prefix("at ")
+        {
+            let mut parts = location.rsplitn(3, ':');
+            let _column = parts.next();
+            line_no = parts.next().and_then(|l| l.parse::<u32>().ok());
+            path = parts.next().map(str::to_owned);
+            lines.next();
         }
         let label = label.trim();
         let internal = [

@@ -55,10 +55,10 @@ impl GuardInner {
                 None => self.entity.end(),
             }
         }
-        if let Scope::Attached { previous } = &mut self.scope {
-            if context::is_current(&self.entity) {
-                context::replace(previous.take());
-            }
+        if let Scope::Attached { previous } = &mut self.scope
+            && context::is_current(&self.entity)
+        {
+            context::replace(previous.take());
         }
     }
 }

@@ -389,10 +389,10 @@ impl Entity {
     }
 
     pub(crate) fn end_at_seconds(&self, end_time: f64) {
-        if let Repr::Recorded { trace, node, .. } = &self.repr {
-            if !trace.end(*node, end_time) {
-                log::debug!("X-Ray: entity {} ended twice", self.id());
-            }
+        if let Repr::Recorded { trace, node, .. } = &self.repr
+            && !trace.end(*node, end_time)
+        {
+            log::debug!("X-Ray: entity {} ended twice", self.id());
         }
     }
 

@@ -506,10 +506,10 @@ fn parse_default(v: &Value) -> Result<LocalDefaultRule, LocalRulesError> {
         .as_object()
         .ok_or(LocalRulesError::RuleNotAnObject { at })?;
     for field in ["host", "service_name", "http_method", "url_path"] {
-        if let Some(v) = present(obj, field) {
-            if v.as_str() != Some("") {
-                return Err(LocalRulesError::NotAllowedInDefault { field });
-            }
+        if let Some(v) = present(obj, field)
+            && v.as_str() != Some("")
+        {
+            return Err(LocalRulesError::NotAllowedInDefault { field });
         }
     }
     Ok(LocalDefaultRule {

@@ -249,10 +249,10 @@ impl Sampler for CentralizedSampler {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(handle) = handle {
-            if self.inner.wait_exited(SHUTDOWN_WAIT) {
-                let _ = handle.join();
-            }
+        if let Some(handle) = handle
+            && self.inner.wait_exited(SHUTDOWN_WAIT)
+        {
+            let _ = handle.join();
         }
         self.inner.fallback.shutdown();
     }
