@@ -89,7 +89,9 @@ impl Daemon {
             api::router(state).merge(viewer::router()),
             shutdown_rx.clone(),
         )];
-        log::info!("listening for segments on udp://{udp_address}, API on http://{api_address}");
+        log::info!(
+            "listening for segments on udp://{udp_address}, viewer and API on http://{api_address}/"
+        );
         Ok(DaemonHandle {
             udp_address,
             api_address,

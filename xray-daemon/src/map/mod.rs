@@ -7,7 +7,7 @@
 //! the error, throttle and fault counts and rates, and the latency (average and 95th percentile) as the caller's
 //! subsegment measured it.
 //!
-//! Independent subsegments are attached to their segments first ([`crate::trace::assemble`]); subsegments whose
+//! Independent subsegments are attached to their segments first ([`crate::trace::assemble()`]); subsegments whose
 //! segment is not in the trace (the orphans, such as those of a Lambda function's facade segment) call from no
 //! known service and add no edge.
 

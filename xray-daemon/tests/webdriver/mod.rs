@@ -40,7 +40,10 @@ pub struct Browser {
 fn find_binary(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in names {
-        for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
+        for dir in std::env::split_paths(&path).chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/lib/chromium"),
+        ]) {
             let candidate = dir.join(name);
             if candidate.is_file() {
                 return Some(candidate);
@@ -89,7 +92,12 @@ fn free_port() -> u16 {
 }
 
 /// A response: status and JSON body.
-fn http(address: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(90)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
@@ -120,7 +128,8 @@ fn http(address: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> 
             let name = name.trim().to_ascii_lowercase();
             if name == "content-length" {
                 length = value.trim().parse::<usize>().ok();
-            } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
+            } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked")
+            {
                 chunked = true;
             }
         }
@@ -186,7 +195,10 @@ impl Session {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start on {address}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start on {address}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
@@ -230,7 +242,11 @@ impl Session {
 
     /// Runs a script in the page and returns what it returns.
     pub fn execute(&self, script: &str, args: Vec<Value>) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
     }
 
     /// The elements matching a CSS selector.
@@ -252,7 +268,9 @@ impl Session {
 
     /// Waits up to 15 s for an element matching a CSS selector.
     pub fn find(&self, css: &str) -> Element<'_> {
-        self.wait_for(&format!("an element {css:?}"), || self.find_all(css).into_iter().next())
+        self.wait_for(&format!("an element {css:?}"), || {
+            self.find_all(css).into_iter().next()
+        })
     }
 
     /// Waits up to 15 s for `probe` to return something.
@@ -264,14 +282,22 @@ impl Session {
             }
             if Instant::now() > deadline {
                 let text = self.execute("return document.body.innerText", vec![]);
-                panic!("timed out waiting for {what}; the page shows:\n{}", text.as_str().unwrap_or(""));
+                panic!(
+                    "timed out waiting for {what}; the page shows:\n{}",
+                    text.as_str().unwrap_or("")
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
 
     /// Waits until the text of the elements matching `css` satisfies `check`, and returns it.
-    pub fn wait_for_texts(&self, css: &str, what: &str, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+    pub fn wait_for_texts(
+        &self,
+        css: &str,
+        what: &str,
+        check: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
         let mut last = Vec::new();
         let found = self.wait_for_quiet(|| {
             let texts = self.texts(css);
@@ -282,7 +308,9 @@ impl Session {
                 None
             }
         });
-        found.unwrap_or_else(|| panic!("timed out waiting for {what} in {css:?}; last seen: {last:#?}"))
+        found.unwrap_or_else(|| {
+            panic!("timed out waiting for {what} in {css:?}; last seen: {last:#?}")
+        })
     }
 
     fn wait_for_quiet<T>(&self, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
@@ -330,7 +358,12 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if !self.id.is_empty() {
-            let _ = http(self.address, "DELETE", &format!("/session/{}", self.id), None);
+            let _ = http(
+                self.address,
+                "DELETE",
+                &format!("/session/{}", self.id),
+                None,
+            );
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -347,8 +380,11 @@ pub struct Element<'a> {
 impl Element<'_> {
     /// Clicks it.
     pub fn click(&self) {
-        self.session
-            .call("POST", &format!("/element/{}/click", self.id), Some(json!({})));
+        self.session.call(
+            "POST",
+            &format!("/element/{}/click", self.id),
+            Some(json!({})),
+        );
     }
 
     /// Types into it.
@@ -362,8 +398,11 @@ impl Element<'_> {
 
     /// Empties an input.
     pub fn clear(&self) {
-        self.session
-            .call("POST", &format!("/element/{}/clear", self.id), Some(json!({})));
+        self.session.call(
+            "POST",
+            &format!("/element/{}/clear", self.id),
+            Some(json!({})),
+        );
     }
 
     /// Its rendered text.
@@ -388,7 +427,10 @@ pub fn base64_decode(text: &str) -> Vec<u8> {
             _ => panic!("not base64: {c:?}"),
         }
     };
-    let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != b'=').collect();
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+        .collect();
     let mut out = Vec::with_capacity(clean.len() * 3 / 4);
     for chunk in clean.chunks(4) {
         let mut n = 0u32;

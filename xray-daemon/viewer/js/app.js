@@ -66,6 +66,6 @@ async function refreshCounters() {
   }
 }
 refreshCounters();
-setInterval(refreshCounters, 5000);
+setInterval(refreshCounters, 2000);
 
 route();

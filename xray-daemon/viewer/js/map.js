@@ -3,7 +3,7 @@ import { h, s, getJSON, duration, percent, notice, rangeSelect, rangeFrom } from
 
 const NODE_W = 200;
 const NODE_H = 66;
-const COL_GAP = 170;
+const COL_GAP = 240;
 const ROW_GAP = 56;
 const MARGIN = 30;
 
@@ -32,13 +32,29 @@ function layout(nodes, edges) {
     const d = level.get(node.id);
     (columns[d] = columns[d] || []).push(node);
   }
+  // Rows: the first column by how much each node calls, then by name; the others by the mean row of their
+  // callers (fewer crossings), then by kind and name. Deterministic for the same map.
+  const row = new Map();
+  const outgoing = new Map(ids.map((id) => [id, 0]));
+  for (const e of edges) if (outgoing.has(e.source)) outgoing.set(e.source, outgoing.get(e.source) + 1);
+  const byName = (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const position = new Map();
   columns.forEach((column, c) => {
-    column.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "service" ? -1 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    column.forEach((node, r) => position.set(node.id, {
-      x: MARGIN + c * (NODE_W + COL_GAP),
-      y: MARGIN + r * (NODE_H + ROW_GAP),
+    if (!column) return;
+    const weight = new Map(column.map((node) => {
+      const rows = incoming.get(node.id).filter((id) => row.has(id)).map((id) => row.get(id));
+      return [node.id, rows.length ? rows.reduce((a, b) => a + b, 0) / rows.length : Infinity];
     }));
+    column.sort((a, b) => c === 0
+      ? outgoing.get(b.id) - outgoing.get(a.id) || byName(a, b)
+      : weight.get(a.id) - weight.get(b.id) || (a.kind === b.kind ? 0 : a.kind === "service" ? -1 : 1) || byName(a, b));
+    column.forEach((node, r) => {
+      row.set(node.id, r);
+      position.set(node.id, {
+        x: MARGIN + c * (NODE_W + COL_GAP),
+        y: MARGIN + r * (NODE_H + ROW_GAP),
+      });
+    });
   });
   const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
   return {
@@ -105,7 +121,7 @@ function draw(map, navigate) {
   }
   for (const [mid, edge, status] of labels) {
     const [line1, line2] = edgeLabel(edge.stats);
-    const w = Math.max(line1.length, line2.length) * 6.1 + 12;
+    const w = Math.max(line1.length, line2.length) * 6.6 + 14;
     svg.append(s("g", { class: `edge-label edge-label-${status}`, transform: `translate(${mid.x - w / 2},${mid.y - 17})` },
       s("rect", { width: w, height: 34, rx: 4 }),
       s("text", { x: 6, y: 14 }, line1),

@@ -5,17 +5,42 @@ import { details } from "./details.js";
 
 const MAX_DEPTH = 64;
 
-/** Every entity of the trace in display order: {entity, depth, kind, orphan}. */
+/**
+ * Every entity of the trace in display order: {entity, depth, kind, orphan}. A segment called by an entity of the
+ * trace (its `parent_id`) is nested under that entity, after its subsegments; the others start at depth 0.
+ */
 function flatten(segments, orphans) {
   const rows = [];
-  function walk(entity, depth, kind, orphan) {
-    if (!entity || typeof entity !== "object") return;
-    rows.push({ entity, depth, kind, orphan });
-    if (depth >= MAX_DEPTH || !Array.isArray(entity.subsegments)) return;
-    for (const sub of entity.subsegments) walk(sub, depth + 1, "subsegment", orphan);
+  const ids = new Set();
+  const collect = (entity, depth) => {
+    if (!entity || typeof entity !== "object" || depth > MAX_DEPTH) return;
+    if (entity.id) ids.add(entity.id);
+    for (const sub of Array.isArray(entity.subsegments) ? entity.subsegments : []) collect(sub, depth + 1);
+  };
+  for (const entity of [...segments, ...orphans]) collect(entity, 0);
+  const called = new Map();
+  const roots = [];
+  for (const segment of segments) {
+    if (segment && segment.parent_id && ids.has(segment.parent_id) && segment.parent_id !== segment.id) {
+      if (!called.has(segment.parent_id)) called.set(segment.parent_id, []);
+      called.get(segment.parent_id).push(segment);
+    } else {
+      roots.push(segment);
+    }
   }
-  for (const segment of segments) walk(segment, 0, "segment", false);
+  const shown = new Set();
+  function walk(entity, depth, kind, orphan) {
+    if (!entity || typeof entity !== "object" || shown.has(entity)) return;
+    shown.add(entity);
+    rows.push({ entity, depth, kind, orphan });
+    if (depth >= MAX_DEPTH) return;
+    for (const sub of Array.isArray(entity.subsegments) ? entity.subsegments : []) walk(sub, depth + 1, "subsegment", orphan);
+    for (const segment of called.get(entity.id) || []) walk(segment, depth + 1, "segment", orphan);
+  }
+  for (const segment of roots) walk(segment, 0, "segment", false);
   for (const orphan of orphans) walk(orphan, 0, "subsegment", true);
+  // Segments in a calling cycle: shown at the top level rather than lost.
+  for (const segment of segments) walk(segment, 0, "segment", false);
   return rows;
 }
 
@@ -124,8 +149,12 @@ function bar({ entity, depth, kind }, t0, span) {
         class: `wf-bar status-${status}${inProgress ? " in-progress" : ""}`,
         style: { left: `${Math.min(left, 100)}%`, width: `max(${width}%, 2px)` },
       }),
-      h("span", {
-        class: "wf-duration",
-        style: left > 70 ? { right: `${100 - left + 0.5}%` } : { left: `calc(${Math.min(right, 100)}% + 6px)` },
-      }, took, status !== "ok" ? ` · ${status}` : "")));
+      h("span", durationPlace(left, Math.min(right, 100)), took, status !== "ok" ? ` · ${status}` : "")));
+}
+
+/** Where a bar's duration goes: after the bar, else inside its end, else before it. */
+function durationPlace(left, right) {
+  if (right <= 80) return { class: "wf-duration", style: { left: `calc(${right}% + 6px)` } };
+  if (right - left >= 18) return { class: "wf-duration inside", style: { right: `calc(${100 - right}% + 6px)` } };
+  return { class: "wf-duration", style: { right: `calc(${100 - left}% + 6px)` } };
 }
