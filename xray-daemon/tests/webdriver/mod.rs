@@ -56,12 +56,16 @@ fn find_binary(names: &[&str]) -> Option<PathBuf> {
 /// Finds Chromium and chromedriver. Without them: under `CI` the test fails with a clear message (CI installs
 /// them with `.ci/install-deps`); elsewhere it prints a notice and the caller skips.
 pub fn browser_or_skip(test: &str) -> Option<Browser> {
-    let chromium = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| find_binary(&["chromium", "chromium-browser", "google-chrome"]));
-    let chromedriver = std::env::var_os("CHROMEDRIVER")
-        .map(PathBuf::from)
-        .or_else(|| find_binary(&["chromedriver"]));
+    // CHROMIUM and CHROMEDRIVER name the binaries exactly (no fallback when they are wrong).
+    let from_env = |name: &str, defaults: &[&str]| match std::env::var_os(name) {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => find_binary(defaults),
+    };
+    let chromium = from_env(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let chromedriver = from_env("CHROMEDRIVER", &["chromedriver"]);
     match (chromium, chromedriver) {
         (Some(chromium), Some(chromedriver)) => Some(Browser {
             chromium,
