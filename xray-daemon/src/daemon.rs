@@ -17,6 +17,7 @@ use crate::ingest::{Message, pipeline};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::Store;
 use crate::store::writer::Writer;
+use crate::viewer;
 
 /// How long a graceful HTTP shutdown may wait for open connections.
 const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -85,10 +86,12 @@ impl Daemon {
         };
         let servers = vec![api::serve(
             api_listener,
-            api::router(state),
+            api::router(state).merge(viewer::router()),
             shutdown_rx.clone(),
         )];
-        log::info!("listening for segments on udp://{udp_address}, API on http://{api_address}");
+        log::info!(
+            "listening for segments on udp://{udp_address}, viewer and API on http://{api_address}/"
+        );
         Ok(DaemonHandle {
             udp_address,
             api_address,

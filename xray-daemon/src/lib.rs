@@ -2,7 +2,8 @@
 //!
 //! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000`), validates every segment document with the
 //! shared rules of [`xray_sdk_types`], assembles independent subsegments into their traces in any arrival order,
-//! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`.
+//! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`, along with a
+//! web viewer (trace list, waterfall, service map) at `http://127.0.0.1:2001/`.
 //! The `xray` binary wraps it: `xray daemon`, `xray tail`, `xray validate`.
 //!
 //! # Quickstart: in-process
@@ -25,7 +26,9 @@
 //! | [`ingest`] | the UDP receive loop, framing, validation, extraction of indexed fields |
 //! | [`store`] | SQLite: the batched writer, queries, retention |
 //! | [`trace`] | assembly of a trace's documents into trees |
+//! | [`map`] | the service map computed from traces |
 //! | [`api`] | the JSON API and the serving of HTTP listeners |
+//! | [`viewer`] | the web pages, with their assets embedded |
 //! | [`cli`] | the `xray` command |
 //!
 //! # Concurrency
@@ -40,9 +43,11 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod ingest;
+pub mod map;
 pub mod stats;
 pub mod store;
 pub mod trace;
+pub mod viewer;
 
 pub use config::{Config, Retention, StoreLocation};
 pub use daemon::{Daemon, DaemonHandle};

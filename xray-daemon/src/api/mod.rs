@@ -6,8 +6,10 @@
 //! | `GET /api/traces/{trace_id}` | one trace, assembled, with every document ([`traces::get`]) |
 //! | `GET /api/stats` | counters: received, stored, invalid by reason, dropped; what the store holds |
 //! | `GET /api/invalid` | the newest invalid documents with their reasons (`?limit=`, default 100) |
+//! | `GET /api/map` | the service map of the traces that started in `?from=&to=` (epoch seconds) ([`map::get`]) |
 
 pub mod error;
+pub mod map;
 pub mod stats;
 pub mod traces;
 
@@ -36,6 +38,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/traces/{trace_id}", get(traces::get))
         .route("/api/stats", get(stats::get))
         .route("/api/invalid", get(stats::invalid))
+        .route("/api/map", get(map::get))
         .with_state(state)
 }
 

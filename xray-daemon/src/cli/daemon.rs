@@ -85,7 +85,7 @@ pub fn run(args: DaemonArgs) -> ExitCode {
             StoreLocation::Memory => log::info!("storing traces in memory"),
         }
         println!(
-            "xray daemon: segments on udp://{}, API on http://{}/api/traces",
+            "xray daemon: segments on udp://{}, viewer on http://{}/ (JSON API under /api/)",
             daemon.udp_address(),
             daemon.api_address()
         );

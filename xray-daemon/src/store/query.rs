@@ -330,6 +330,55 @@ impl Store {
         )
     }
 
+    /// Calls `each` with the documents of every trace that started in `[from, to]` (either bound may be open),
+    /// newest trace first, at most `max_traces` of them. Returns how many traces started in the range in all,
+    /// so that the caller can tell when some were left out.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub fn for_each_trace_in_range(
+        &self,
+        from: Option<f64>,
+        to: Option<f64>,
+        max_traces: usize,
+        mut each: impl FnMut(Vec<Vec<u8>>),
+    ) -> rusqlite::Result<usize> {
+        let from = from.unwrap_or(f64::MIN);
+        let to = to.unwrap_or(f64::MAX);
+        let conn = self.reader();
+        let total: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM traces WHERE start_time >= ?1 AND start_time <= ?2",
+            )?
+            .query_row(params![from, to], |row| row.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.trace_id, d.body FROM (SELECT trace_id, start_time FROM traces \
+             WHERE start_time >= ?1 AND start_time <= ?2 ORDER BY start_time DESC LIMIT ?3) t \
+             JOIN documents d ON d.trace_id = t.trace_id ORDER BY t.start_time DESC, t.trace_id",
+        )?;
+        let mut rows = stmt.query(params![
+            from,
+            to,
+            i64::try_from(max_traces).unwrap_or(i64::MAX)
+        ])?;
+        let mut current: Option<String> = None;
+        let mut bodies = Vec::new();
+        while let Some(row) = rows.next()? {
+            let trace_id: String = row.get(0)?;
+            if current.as_deref() != Some(trace_id.as_str()) {
+                if current.is_some() {
+                    each(std::mem::take(&mut bodies));
+                }
+                current = Some(trace_id);
+            }
+            bodies.push(row.get(1)?);
+        }
+        if current.is_some() {
+            each(bodies);
+        }
+        Ok(usize::try_from(total).unwrap_or(usize::MAX))
+    }
+
     /// The highest sequence number given so far (0 for an empty store).
     ///
     /// # Errors

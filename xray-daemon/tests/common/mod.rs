@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a daemon on free loopback ports, datagram senders, API calls.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod sdk;
+
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
