@@ -194,10 +194,10 @@ impl Session {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok((200, status)) = http(address, "GET", "/status", None) {
-                if status["value"]["ready"] == true {
-                    break;
-                }
+            if let Ok((200, status)) = http(address, "GET", "/status", None)
+                && status["value"]["ready"] == true
+            {
+                break;
             }
             assert!(
                 Instant::now() < deadline,
