@@ -162,10 +162,10 @@ where
             };
             ServerSegment::begin(recorder, &incoming, &self.options)
         };
-        if segment.entity().is_sampled() {
-            if let Some(route) = req.match_pattern() {
-                segment.record_route(&route);
-            }
+        if segment.entity().is_sampled()
+            && let Some(route) = req.match_pattern()
+        {
+            segment.record_route(&route);
         }
         let entity = segment.entity().clone();
         req.extensions_mut().insert(entity.clone());

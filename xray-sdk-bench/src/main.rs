@@ -6,7 +6,7 @@
 //!
 //! `cargo run --release -p xray-sdk-bench -- [N] [--python PATH_TO_py_anchor.py]` prints the same lines as the
 //! Python script, the heap allocations per tree, and, with `--python`, the Python figures measured in the same
-//! run and the ratios.
+//! run and the ratios. `--only w0` or `--only w1` runs one workload (for profiling).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::UdpSocket;
@@ -159,6 +159,7 @@ fn main() {
     };
     let recorder = match Recorder::builder()
         .env(xray_sdk::config::MapEnv::default())
+        .sampler(xray_sdk::sampling::AlwaysSample)
         .shared_emitter(emitter.clone())
         .build()
     {
@@ -169,9 +170,21 @@ fn main() {
         }
     };
 
-    let (w1, w1_allocs) = measure(&recorder, true, n);
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let (w1, w1_allocs) = if only.as_deref() == Some("w0") {
+        (f64::NAN, f64::NAN)
+    } else {
+        measure(&recorder, true, n)
+    };
     println!("W1 sampled: {w1:.0} ns per segment tree ({n} trees)");
-    let (w0, w0_allocs) = measure(&recorder, false, n);
+    let (w0, w0_allocs) = if only.as_deref() == Some("w1") {
+        (f64::NAN, f64::NAN)
+    } else {
+        measure(&recorder, false, n)
+    };
     println!("W0 unsampled: {w0:.0} ns per segment tree ({n} trees)");
     let _ = drain.join();
     println!("datagrams received: {}", received.load(Ordering::Relaxed));

@@ -17,17 +17,17 @@ pub enum Error {
     #[error("{source} (from {origin})")]
     DaemonAddress {
         /// What is wrong.
-        source: DaemonAddressError,
+        source: Box<DaemonAddressError>,
         /// Where the value came from: the environment variable or the builder.
         origin: &'static str,
     },
     /// An unknown `context_missing` strategy given in code.
     #[error(transparent)]
-    ContextMissingStrategy(#[from] UnknownStrategy),
+    ContextMissingStrategy(#[from] Box<UnknownStrategy>),
     /// The UDP emitter could not open its socket.
     #[error("cannot open the UDP socket for the emitter: {0}")]
     Socket(#[source] std::io::Error),
     /// A configuration value that is out of range or malformed.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(Box<str>),
 }

@@ -7,7 +7,7 @@
 //!
 //! let recorder = Recorder::builder()
 //!     .service_name("orders")
-//! #   .emitter(emitter.clone())
+//! #   .emitter(emitter.clone()).sampler(xray_sdk_core::sampling::AlwaysSample)
 //!     .build()?;
 //! let segment = recorder.begin_segment("orders");
 //! {

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use xray_sdk_core::config::MapEnv;
 use xray_sdk_core::emitter::MemoryEmitter;
+use xray_sdk_core::sampling::AlwaysSample;
 use xray_sdk_core::{FutureExt, Recorder, context};
 use xray_sdk_types::Document;
 
 fn recorder(emitter: &MemoryEmitter) -> Recorder {
     Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .streaming_threshold(100_000)
         .emitter(emitter.clone())
         .build()

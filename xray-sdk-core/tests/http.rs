@@ -29,6 +29,7 @@ fn vectors() -> Value {
 fn recorder(emitter: &MemoryEmitter) -> Recorder {
     Recorder::builder()
         .env(MapEnv::default())
+        .sampler(xray_sdk_core::sampling::AlwaysSample)
         .service_name("svc")
         .emitter(emitter.clone())
         .build()

@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 use xray_sdk_core::config::{ContextMissing, MapEnv};
 use xray_sdk_core::emitter::MemoryEmitter;
-use xray_sdk_core::sampling::NeverSample;
+use xray_sdk_core::sampling::{AlwaysSample, NeverSample};
 use xray_sdk_core::{Error, Recorder, context};
 use xray_sdk_types::header::SamplingFlag;
 use xray_sdk_types::{Document, TraceHeader, TraceId};
@@ -15,6 +15,7 @@ use xray_sdk_types::{Document, TraceHeader, TraceId};
 fn recorder(emitter: &MemoryEmitter) -> Recorder {
     Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .service_name("svc")
         .emitter(emitter.clone())
         .build()
@@ -89,6 +90,7 @@ fn unsampled_keeps_the_incoming_trace_id_and_records_nothing() {
     let emitter = MemoryEmitter::new();
     let rec = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .sampler(NeverSample)
         .emitter(emitter.clone())
         .build()
@@ -115,6 +117,7 @@ fn incoming_sampled_flags_are_honoured() {
     let emitter = MemoryEmitter::new();
     let rec = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .sampler(NeverSample)
         .emitter(emitter.clone())
         .build()
@@ -145,6 +148,7 @@ fn context_missing_strategies() {
     ] {
         let rec = Recorder::builder()
             .env(MapEnv::default())
+            .sampler(AlwaysSample)
             .context_missing(strategy)
             .emitter(emitter.clone())
             .build()
@@ -205,6 +209,7 @@ fn streaming_follows_the_reference_scenario() {
     let emitter = MemoryEmitter::new();
     let rec = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .streaming_threshold(2)
         .emitter(emitter.clone())
         .build()

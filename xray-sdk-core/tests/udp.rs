@@ -11,6 +11,7 @@ use serde_json::Value;
 use xray_sdk_core::Recorder;
 use xray_sdk_core::config::{Endpoint, MapEnv};
 use xray_sdk_core::emitter::UdpEmitter;
+use xray_sdk_core::sampling::AlwaysSample;
 use xray_sdk_types::framing::{MAX_DATAGRAM_SIZE, split_datagram};
 
 fn schema() -> &'static jsonschema::Validator {
@@ -46,6 +47,7 @@ impl Daemon {
         let emitter = Arc::new(UdpEmitter::new(endpoint).unwrap());
         let recorder = Recorder::builder()
             .env(MapEnv::default())
+            .sampler(AlwaysSample)
             .streaming_threshold(threshold)
             .shared_emitter(emitter.clone())
             .build()
@@ -191,6 +193,7 @@ fn an_unreachable_daemon_costs_the_host_nothing() {
     // Port 9 (discard) on loopback: nothing listens; sends fail or vanish, and nothing surfaces.
     let recorder = Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .daemon_address("127.0.0.1:9")
         .build()
         .unwrap();

@@ -80,10 +80,10 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let segment = ServerSegment::begin(self.recorder.get(), &incoming(&req), &self.options);
-        if segment.entity().is_sampled() {
-            if let Some(route) = matched_route(&req) {
-                segment.record_route(route);
-            }
+        if segment.entity().is_sampled()
+            && let Some(route) = matched_route(&req)
+        {
+            segment.record_route(route);
         }
         let entity = segment.entity().clone();
         req.extensions_mut().insert(entity.clone());

@@ -8,6 +8,7 @@
 //! - Whitespace around `;` and `=` is ignored (`Root=…; Parent=…` keeps its `Parent`), where Python stores
 //!   `" Parent"` as an unknown key and loses the parent.
 //! - Empty fields, such as the one a trailing `;` leaves, are skipped, where Python rejects the whole header.
+//!   So is an unknown field with an empty value (`Lineage=`), which Python keeps and passes on.
 //! - A value keeps everything after the first `=` (`Foo=bar=baz` → `bar=baz`), where Python keeps `bar`.
 //! - `Root` and `Parent` must be well-formed ids: a header naming an invalid one is an error, so that a garbage
 //!   id never reaches a segment document (Python accepts any text, and the daemon later rejects the document).
@@ -172,6 +173,8 @@ impl TraceHeader {
                     };
                 }
                 "Self" => {}
+                // Nothing worth passing on, and `Lineage=` is malformed.
+                _ if value.is_empty() => {}
                 _ => match header.data.iter_mut().find(|(k, _)| k == key) {
                     Some(slot) => value.clone_into(&mut slot.1),
                     None => header.data.push((key.to_owned(), value.to_owned())),
@@ -214,7 +217,7 @@ impl TraceHeader {
                 "expected four '-'-separated fields",
             ));
         };
-        if version.len() != 2 || !version.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if version.len() != 2 || !version.bytes().all(is_lower_hex) {
             return Err(HeaderError::Traceparent("version is not two hex digits"));
         }
         if version == "ff" {
@@ -232,7 +235,8 @@ impl TraceHeader {
         if parent.is_noop() {
             return Err(HeaderError::Traceparent("parent id is all zeros"));
         }
-        if flags.len() != 2 {
+        // `from_str_radix` alone would take a sign (`+1`) and upper case.
+        if flags.len() != 2 || !flags.bytes().all(is_lower_hex) {
             return Err(HeaderError::Traceparent("flags are not two hex digits"));
         }
         let flags = u8::from_str_radix(flags, 16)
@@ -255,6 +259,11 @@ impl TraceHeader {
         };
         Some(format!("00-{}-{}-{}", root.to_w3c(), parent, flags))
     }
+}
+
+/// Whether `b` is a lower-case hex digit, the only kind W3C trace context allows.
+fn is_lower_hex(b: u8) -> bool {
+    matches!(b, b'0'..=b'9' | b'a'..=b'f')
 }
 
 impl fmt::Display for TraceHeader {
@@ -318,6 +327,13 @@ mod tests {
     }
 
     #[test]
+    fn drops_unknown_fields_without_a_value() {
+        let h = TraceHeader::parse(&format!("Root={ROOT};Lineage=;k= ;x=1")).unwrap();
+        assert_eq!(h.data, vec![("x".to_owned(), "1".to_owned())]);
+        assert_eq!(h.to_string(), format!("Root={ROOT};x=1"));
+    }
+
+    #[test]
     fn rejects_garbage_without_panicking() {
         assert!(matches!(
             TraceHeader::parse("some invalid string"),
@@ -364,6 +380,9 @@ mod tests {
             "00-4efaaf4d1e8720b39541901950019ee5-0000000000000000-01",
             "00-4efaaf4d1e8720b39541901950019ee5-53995c3f42cd8ad8-1",
             "00-4efaaf4d1e8720b39541901950019ee5-53995c3f42cd8ad8-01-extra",
+            "00-4efaaf4d1e8720b39541901950019ee5-53995c3f42cd8ad8-+1",
+            "00-4efaaf4d1e8720b39541901950019ee5-53995c3f42cd8ad8-0A",
+            "0A-4efaaf4d1e8720b39541901950019ee5-53995c3f42cd8ad8-01",
         ] {
             assert!(
                 TraceHeader::from_traceparent(bad).is_err(),

@@ -66,11 +66,61 @@ fn epoch_seconds_now() -> u32 {
         .unwrap_or(0)
 }
 
+/// `Display`, `Debug`, `FromStr` and serde for an id type with `LEN`, `write_to` and `parse`.
+macro_rules! text_impls {
+    ($ty:ident, $debug:literal, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = [0u8; Self::LEN];
+                self.write_to(&mut buf);
+                // The buffer holds ASCII hex digits and dashes only.
+                f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($debug, "({})"), self)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut buf = [0u8; Self::LEN];
+                self.write_to(&mut buf);
+                serializer
+                    .serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $ty::parse(&text).map_err(|e| {
+                    serde::de::Error::custom(format_args!(
+                        concat!("invalid ", $what, " {:?}: {}"),
+                        text, e
+                    ))
+                })
+            }
+        }
+    };
+}
+
 /// An X-Ray trace id: version 1, the epoch second at which the trace began, and 96 random bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId {
     epoch: u32,
-    random: u128,
+    // The 96 random bits as 32 + 64, so that the id is 16 bytes with 8-byte alignment.
+    random_hi: u32,
+    random_lo: u64,
 }
 
 const RANDOM_MASK: u128 = (1u128 << 96) - 1;
@@ -82,7 +132,8 @@ impl TraceId {
     /// The trace id that unsampled entities carry when no real id is known: `1-00000000-000000000000000000000000`.
     pub const NOOP: TraceId = TraceId {
         epoch: 0,
-        random: 0,
+        random_hi: 0,
+        random_lo: 0,
     };
 
     /// A new trace id stamped with the current time, with 96 bits from the thread's cryptographically secure
@@ -95,9 +146,11 @@ impl TraceId {
 
     /// Builds a trace id from its epoch seconds and its random part (only the low 96 bits are used).
     pub const fn from_parts(epoch: u32, random: u128) -> Self {
+        let random = random & RANDOM_MASK;
         TraceId {
             epoch,
-            random: random & RANDOM_MASK,
+            random_hi: (random >> 64) as u32,
+            random_lo: random as u64,
         }
     }
 
@@ -108,12 +161,12 @@ impl TraceId {
 
     /// The 96-bit random part.
     pub const fn random(&self) -> u128 {
-        self.random
+        ((self.random_hi as u128) << 64) | self.random_lo as u128
     }
 
     /// Whether this is [`TraceId::NOOP`].
     pub const fn is_noop(&self) -> bool {
-        self.epoch == 0 && self.random == 0
+        self.epoch == 0 && self.random_hi == 0 && self.random_lo == 0
     }
 
     /// The 32-hex-digit W3C trace id with the same bits (`4efaaf4d1e8720b39541901950019ee5` for
@@ -121,7 +174,7 @@ impl TraceId {
     pub fn to_w3c(&self) -> String {
         let mut out = [0u8; 32];
         write_hex(u128::from(self.epoch), &mut out[..8]);
-        write_hex(self.random, &mut out[8..]);
+        write_hex(self.random(), &mut out[8..]);
         out.iter().map(|&b| char::from(b)).collect()
     }
 
@@ -153,7 +206,7 @@ impl TraceId {
         out[1] = b'-';
         write_hex(u128::from(self.epoch), &mut out[2..10]);
         out[10] = b'-';
-        write_hex(self.random, &mut out[11..]);
+        write_hex(self.random(), &mut out[11..]);
     }
 
     /// Parses the text form.
@@ -183,43 +236,7 @@ impl Default for TraceId {
     }
 }
 
-impl fmt::Display for TraceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        // The buffer holds ASCII only.
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl fmt::Debug for TraceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TraceId({self})")
-    }
-}
-
-impl FromStr for TraceId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl Serialize for TraceId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
-    }
-}
-
-impl<'de> Deserialize<'de> for TraceId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        TraceId::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format_args!("invalid trace id {text:?}: {e}")))
-    }
-}
+text_impls!(TraceId, "TraceId", "trace id");
 
 /// A 64-bit id of a segment, subsegment or exception, written as 16 lower-case hex digits. It is also the W3C
 /// span id form.
@@ -286,42 +303,7 @@ impl Default for EntityId {
     }
 }
 
-impl fmt::Display for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl fmt::Debug for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EntityId({self})")
-    }
-}
-
-impl FromStr for EntityId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl Serialize for EntityId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; Self::LEN];
-        self.write_to(&mut buf);
-        serializer.serialize_str(std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?)
-    }
-}
-
-impl<'de> Deserialize<'de> for EntityId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        EntityId::parse(&text)
-            .map_err(|e| serde::de::Error::custom(format_args!("invalid id {text:?}: {e}")))
-    }
-}
+text_impls!(EntityId, "EntityId", "id");
 
 #[cfg(test)]
 mod tests {

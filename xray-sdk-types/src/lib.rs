@@ -25,7 +25,9 @@ pub mod document;
 pub mod framing;
 pub mod header;
 pub mod id;
+mod name_chars;
 pub mod rules;
+pub mod sampling;
 pub mod time;
 pub mod validate;
 

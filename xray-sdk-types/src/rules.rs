@@ -17,15 +17,12 @@ pub const MAX_STRING_LEN: usize = 250;
 /// The prefix of metadata namespaces reserved for AWS.
 pub const RESERVED_METADATA_PREFIX: &str = "AWS.";
 
-/// Whether `c` may appear in a segment or subsegment name: a Unicode letter, number or space, or one of
-/// `_ . : / % & # = + \ - @`.
+/// Whether `c` may appear in a segment or subsegment name: a Unicode letter, number or space of the Basic
+/// Multilingual Plane, or one of `_ . : / % & # = + - @`. This is exactly the character class of the schema's
+/// `name` pattern (so, unlike Rust's `char::is_alphanumeric`, it excludes combining marks such as Devanagari vowel
+/// signs, letter-like symbols such as `Ⓐ`, and letters outside the BMP, all of which the schema refuses).
 pub fn is_name_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || (c.is_whitespace() && !c.is_control())
-        || matches!(
-            c,
-            '_' | '.' | ':' | '/' | '%' | '&' | '#' | '=' | '+' | '\\' | '-' | '@'
-        )
+    crate::name_chars::contains(c)
 }
 
 /// Whether `name` is a valid entity name: 1 to 200 allowed characters.
@@ -37,13 +34,13 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Valid names are returned as they are, without allocation. The result may be empty.
 ///
 /// Every character that the Python SDK removes (`?;*()!$~^<>`) is removed here too; so are the other characters
-/// the schema forbids (`,`, quotes, brackets, control characters, …), which Python lets through to be rejected
-/// later by the service.
+/// the schema forbids (`,`, quotes, brackets, `\`, control characters, combining marks, …), which Python lets
+/// through to be rejected later by the service. See [`is_name_char`].
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
     let fast_ok = name.len() <= MAX_NAME_LEN
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b" _.:/%&#=+\\-@".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b" _.:/%&#=+-@".contains(&b));
     if fast_ok || is_valid_name(name) {
         return Cow::Borrowed(name);
     }
@@ -158,6 +155,9 @@ mod tests {
         ));
         assert!(matches!(sanitize_name("名前 サービス"), Cow::Borrowed(_)));
         assert_eq!(sanitize_name("a,b\"c<script>"), "abcscript");
+        assert_eq!(sanitize_name("C:\\dir\\file"), "C:dirfile");
+        // Devanagari vowel signs are marks, not letters.
+        assert_eq!(sanitize_name("नमस्ते"), "नमसत");
         assert_eq!(
             sanitize_name(&"x".repeat(300)).chars().count(),
             MAX_NAME_LEN

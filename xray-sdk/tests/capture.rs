@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use xray_sdk::config::MapEnv;
 use xray_sdk::emitter::MemoryEmitter;
+use xray_sdk::sampling::AlwaysSample;
 use xray_sdk::{Recorder, capture, context};
 
 #[derive(Debug)]
@@ -68,6 +69,7 @@ impl Store {
 fn recorder(emitter: &MemoryEmitter) -> Recorder {
     Recorder::builder()
         .env(MapEnv::default())
+        .sampler(AlwaysSample)
         .emitter(emitter.clone())
         .build()
         .unwrap()

@@ -34,6 +34,7 @@ impl Daemon {
     fn recorder(&self, service: &str) -> Recorder {
         Recorder::builder()
             .env(MapEnv::default())
+            .sampler(xray_sdk::sampling::AlwaysSample)
             .service_name(service)
             .daemon_address(self.0.local_addr().unwrap().to_string())
             .build()

@@ -22,11 +22,13 @@ thread_local! {
 }
 
 /// The entity current on this thread (or in this instrumented future).
+#[inline]
 pub fn current() -> Option<Entity> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
 /// Makes `entity` current and returns what was current before.
+#[inline]
 pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {
     CURRENT
         .try_with(|c| std::mem::replace(&mut *c.borrow_mut(), entity))
@@ -35,6 +37,7 @@ pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {
 }
 
 /// Whether `entity` is the current entity.
+#[inline]
 pub(crate) fn is_current(entity: &Entity) -> bool {
     CURRENT
         .try_with(|c| c.borrow().as_ref() == Some(entity))

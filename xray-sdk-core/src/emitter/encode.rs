@@ -7,7 +7,7 @@
 //! being dropped.
 
 use serde_json::Value;
-use xray_sdk_types::document::{Cause, DocumentType};
+use xray_sdk_types::document::{Cause, DocumentType, MetadataValue};
 use xray_sdk_types::framing::{DATAGRAM_PREFIX, MAX_DATAGRAM_SIZE};
 use xray_sdk_types::{Document, TraceId};
 
@@ -43,7 +43,7 @@ pub fn encode(
 fn serialize(doc: &Document, buf: &mut Vec<u8>) -> bool {
     buf.clear();
     buf.extend_from_slice(DATAGRAM_PREFIX.as_bytes());
-    serde_json::to_writer(&mut *buf, doc).is_ok()
+    doc.write_json(buf).is_ok()
 }
 
 fn body_len(buf: &[u8]) -> usize {
@@ -72,17 +72,27 @@ fn encode_into(
         let mut sized: Vec<(usize, Document)> = std::mem::take(&mut doc.subsegments)
             .into_iter()
             .map(|child| {
-                (
-                    serde_json::to_vec(&child)
-                        .map(|v| v.len())
-                        .unwrap_or(usize::MAX),
-                    child,
-                )
+                buf.clear();
+                let len = match child.write_json(buf) {
+                    Ok(()) => buf.len(),
+                    Err(_) => usize::MAX,
+                };
+                (len, child)
             })
             .collect();
         sized.sort_by_key(|(len, _)| *len);
         // Take the largest children out until the rest fits (with room for the commas between them).
-        let mut total = body_len(buf);
+        let parent_alone = if serialize(&doc, buf) {
+            body_len(buf)
+        } else {
+            usize::MAX
+        };
+        let mut total = parent_alone.saturating_add(
+            sized
+                .iter()
+                .map(|(len, _)| len.saturating_add(1))
+                .sum::<usize>(),
+        );
         while total > max_doc {
             let Some((len, mut child)) = sized.pop() else {
                 break;
@@ -169,7 +179,7 @@ fn mark(doc: &mut Document, trimmed: &[&'static str]) {
     );
     doc.metadata
         .get_or_insert_with("xray", Default::default)
-        .insert("trimmed".to_owned(), list);
+        .insert("trimmed", MetadataValue::from(list));
 }
 
 fn truncate_chars(s: &mut String, max: usize) {

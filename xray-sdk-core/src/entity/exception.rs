@@ -47,7 +47,12 @@ pub(crate) fn backtrace_frames(backtrace: &Backtrace, limit: usize) -> (Vec<Stac
     if limit == 0 || backtrace.status() != BacktraceStatus::Captured {
         return (Vec::new(), 0);
     }
-    let text = backtrace.to_string();
+    frames_from_text(&backtrace.to_string(), limit)
+}
+
+/// The application frames of a backtrace's text form (`N: label` lines, each optionally followed by an
+/// `at path:line:column` line), at most `limit`, and how many more there were.
+fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
     let mut frames: Vec<StackFrame> = Vec::new();
     let mut truncated = 0u32;
     let mut lines = text.lines().peekable();
@@ -57,19 +62,19 @@ pub(crate) fn backtrace_frames(backtrace: &Backtrace, limit: usize) -> (Vec<Stac
         let Some((index, label)) = line.split_once(": ") else {
             continue;
         };
-        if !index.bytes().all(|b| b.is_ascii_digit()) {
+        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
         let mut path = None;
         let mut line_no = None;
-        if let Some(next) = lines.peek() {
-            if let Some(location) = next.trim().strip_prefix("at ") {
-                let mut parts = location.rsplitn(3, ':');
-                let _column = parts.next();
-                line_no = parts.next().and_then(|l| l.parse::<u32>().ok());
-                path = parts.next().map(str::to_owned);
-                lines.next();
-            }
+        if let Some(next) = lines.peek()
+            && let Some(location) = next.trim().strip_prefix("at ")
+        {
+            let mut parts = location.rsplitn(3, ':');
+            let _column = parts.next();
+            line_no = parts.next().and_then(|l| l.parse::<u32>().ok());
+            path = parts.next().map(str::to_owned);
+            lines.next();
         }
         let label = label.trim();
         let internal = [
@@ -84,7 +89,10 @@ pub(crate) fn backtrace_frames(backtrace: &Backtrace, limit: usize) -> (Vec<Stac
         ]
         .iter()
         .any(|p| label.starts_with(p) || label.starts_with(&format!("<{p}")));
-        if internal || path.as_deref().is_some_and(|p| p.starts_with("/rustc/")) {
+        let foreign_path = path.as_deref().is_some_and(|p| {
+            p.starts_with("/rustc/") || p.starts_with("./") || p.contains("/sysdeps/")
+        });
+        if internal || foreign_path {
             continue;
         }
         if frames.len() >= limit {
@@ -198,5 +206,52 @@ mod tests {
         assert_eq!(ex[1].message.as_deref(), Some("no such file"));
         assert_eq!(ex[1].type_name.as_deref(), Some("Custom"));
         assert_eq!(ex[1].cause, None);
+    }
+
+    const TEXT: &str = "   0: std::backtrace::Backtrace::force_capture
+             at /rustc/59807616e1fa/library/std/src/backtrace.rs:312:13
+   1: xray_sdk_core::entity::Entity::add_error
+             at /src/xray-sdk-core/src/entity/mod.rs:290:9
+   2: shop::checkout::load_cart
+             at /app/src/checkout.rs:41:17
+   3: shop::checkout::handle
+             at /app/src/checkout.rs:12:5
+   4: shop::main
+             at /app/src/main.rs:7:5
+   5: core::ops::function::FnOnce::call_once
+             at /rustc/59807616e1fa/library/core/src/ops/function.rs:250:5
+   6: start_thread
+             at ./nptl/pthread_create.c:442:8
+   7: <unknown>
+";
+
+    #[test]
+    fn backtrace_frames_keep_application_code_and_respect_the_limit() {
+        let (frames, truncated) = frames_from_text(TEXT, 10);
+        assert_eq!(truncated, 0);
+        let labels: Vec<&str> = frames.iter().filter_map(|f| f.label.as_deref()).collect();
+        assert_eq!(
+            labels,
+            [
+                "shop::checkout::load_cart",
+                "shop::checkout::handle",
+                "shop::main"
+            ]
+        );
+        assert_eq!(frames[0].path.as_deref(), Some("/app/src/checkout.rs"));
+        assert_eq!(frames[0].line, Some(41));
+        let (two, truncated) = frames_from_text(TEXT, 2);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[0], frames[0]);
+        assert_eq!(truncated, 1);
+        assert_eq!(frames_from_text("garbage\n: nothing\n", 5), (Vec::new(), 0));
+        assert_eq!(
+            backtrace_frames(&Backtrace::force_capture(), 0),
+            (Vec::new(), 0)
+        );
+        assert_eq!(
+            backtrace_frames(&Backtrace::disabled(), 10),
+            (Vec::new(), 0)
+        );
     }
 }

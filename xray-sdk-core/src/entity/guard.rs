@@ -26,29 +26,39 @@ struct GuardInner {
 }
 
 impl GuardInner {
+    #[inline]
     fn finish(&mut self, end_time: Option<f64>) {
         if self.ended {
             return;
         }
         self.ended = true;
-        if std::thread::panicking() {
+        if !self.entity.is_sampled() {
+            // Nothing was recorded: only the context may need restoring.
+        } else if std::thread::panicking() {
             self.entity.record_panic(None);
         } else if self.cancel_is_fault {
             self.entity.set_fault();
             self.entity.with_document(|doc| {
                 doc.metadata
                     .get_or_insert_with("xray", Default::default)
-                    .insert("cancelled".to_owned(), serde_json::Value::Bool(true));
+                    .insert(
+                        "cancelled",
+                        xray_sdk_types::document::MetadataValue::from(serde_json::Value::Bool(
+                            true,
+                        )),
+                    );
             });
         }
-        match end_time {
-            Some(t) => self.entity.end_at_seconds(t),
-            None => self.entity.end(),
-        }
-        if let Scope::Attached { previous } = &mut self.scope {
-            if context::is_current(&self.entity) {
-                context::replace(previous.take());
+        if self.entity.is_sampled() {
+            match end_time {
+                Some(t) => self.entity.end_at_seconds(t),
+                None => self.entity.end(),
             }
+        }
+        if let Scope::Attached { previous } = &mut self.scope
+            && context::is_current(&self.entity)
+        {
+            context::replace(previous.take());
         }
     }
 }
@@ -61,6 +71,7 @@ macro_rules! guard_type {
         pub struct $name(GuardInner);
 
         impl $name {
+            #[inline]
             pub(crate) fn attached(entity: Entity) -> Self {
                 let previous = context::replace(Some(entity.clone()));
                 $name(GuardInner {
@@ -71,6 +82,7 @@ macro_rules! guard_type {
                 })
             }
 
+            #[inline]
             pub(crate) fn detached(entity: Entity) -> Self {
                 $name(GuardInner {
                     entity,
@@ -102,14 +114,10 @@ macro_rules! guard_type {
                 self.0.finish(Some(xray_sdk_types::time::epoch_seconds(end_time)));
             }
 
-            /// Gives up the guard without ending the entity: it must then be ended with [`Entity::end`].
+            /// Gives up the guard without ending the entity, which stays current if it is: end it later with
+            /// [`Entity::end`] or the recorder's `end_subsegment` / `end_segment`.
             pub fn into_entity(mut self) -> Entity {
                 self.0.ended = true;
-                if let Scope::Attached { previous } = &mut self.0.scope {
-                    if context::is_current(&self.0.entity) {
-                        context::replace(previous.take());
-                    }
-                }
                 self.0.entity.clone()
             }
         }
@@ -123,6 +131,7 @@ macro_rules! guard_type {
 
         impl Drop for $name {
             /// Ends the entity. A panic unwinding through the guard is recorded as a fault.
+            #[inline]
             fn drop(&mut self) {
                 self.0.finish(None);
             }

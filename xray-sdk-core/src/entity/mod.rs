@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
-use xray_sdk_types::document::{Aws, Cause, CauseDetails, Exception, HttpRequest, Sql};
+use xray_sdk_types::document::{
+    Aws, Cause, CauseDetails, Exception, HttpRequest, MetadataValue, Sql,
+};
 use xray_sdk_types::header::SamplingFlag;
 use xray_sdk_types::rules::{
     is_reserved_metadata_namespace, is_valid_annotation_key, status_flags,
@@ -48,7 +50,7 @@ pub(crate) enum Repr {
         trace_id: TraceId,
         id: EntityId,
         is_segment: bool,
-        origin_data: Option<Arc<[(String, String)]>>,
+        origin_data: Option<Arc<Vec<(String, String)>>>,
     },
 }
 
@@ -98,7 +100,7 @@ impl Entity {
         trace_id: TraceId,
         id: EntityId,
         is_segment: bool,
-        origin_data: Option<Arc<[(String, String)]>>,
+        origin_data: Option<Arc<Vec<(String, String)>>>,
     ) -> Self {
         Entity {
             repr: Repr::NotRecorded {
@@ -111,6 +113,7 @@ impl Entity {
     }
 
     /// The entity's id ([`EntityId::NOOP`] for unsampled entities, unless `AWS_XRAY_NOOP_ID=false`).
+    #[inline]
     pub fn id(&self) -> EntityId {
         match &self.repr {
             Repr::Recorded { id, .. } | Repr::NotRecorded { id, .. } => *id,
@@ -118,6 +121,7 @@ impl Entity {
     }
 
     /// The trace id. Unsampled entities keep the trace id they were given by the caller.
+    #[inline]
     pub fn trace_id(&self) -> TraceId {
         match &self.repr {
             Repr::Recorded { trace, .. } => trace.trace_id,
@@ -126,6 +130,7 @@ impl Entity {
     }
 
     /// Whether this entity is recorded and will be sent.
+    #[inline]
     pub fn is_sampled(&self) -> bool {
         matches!(self.repr, Repr::Recorded { .. })
     }
@@ -168,10 +173,7 @@ impl Entity {
             Repr::NotRecorded {
                 origin_data, id, ..
             } => (
-                origin_data
-                    .as_deref()
-                    .map(<[_]>::to_vec)
-                    .unwrap_or_default(),
+                origin_data.as_deref().cloned().unwrap_or_default(),
                 (!id.is_noop()).then_some(*id),
             ),
         };
@@ -201,6 +203,7 @@ impl Entity {
     }
 
     /// Adds an indexed annotation. A key that is not 1 to 500 of `[A-Za-z0-9_]` is dropped with a warning.
+    #[inline]
     pub fn put_annotation(&self, key: &str, value: impl Into<AnnotationValue>) {
         if !self.is_sampled() {
             return;
@@ -220,6 +223,7 @@ impl Entity {
 
     /// Adds metadata under `namespace`. Namespaces starting with `AWS.` are reserved and refused with a
     /// warning, as is a value that cannot be serialized.
+    #[inline]
     pub fn put_metadata_in<T: Serialize + ?Sized>(&self, namespace: &str, key: &str, value: &T) {
         if !self.is_sampled() {
             return;
@@ -230,7 +234,7 @@ impl Entity {
             );
             return;
         }
-        let value = match serde_json::to_value(value) {
+        let value = match MetadataValue::new(value) {
             Ok(v) => v,
             Err(e) => {
                 log::warn!("X-Ray: metadata {namespace}/{key} dropped: cannot serialize it: {e}");
@@ -240,7 +244,7 @@ impl Entity {
         self.with_document(|doc| {
             doc.metadata
                 .get_or_insert_with(namespace, Default::default)
-                .insert(key.to_owned(), value);
+                .insert(key, value);
         });
     }
 
@@ -385,10 +389,10 @@ impl Entity {
     }
 
     pub(crate) fn end_at_seconds(&self, end_time: f64) {
-        if let Repr::Recorded { trace, node, .. } = &self.repr {
-            if !trace.end(*node, end_time) {
-                log::debug!("X-Ray: entity {} ended twice", self.id());
-            }
+        if let Repr::Recorded { trace, node, .. } = &self.repr
+            && !trace.end(*node, end_time)
+        {
+            log::debug!("X-Ray: entity {} ended twice", self.id());
         }
     }
 

@@ -124,12 +124,11 @@ impl Trace {
         let parent = n.parent;
         let Some(doc) = n.doc.as_mut() else { return };
         let recorded = f(doc, &n.child_exceptions);
-        if let (Some(recorded), Some(parent)) = (recorded, parent) {
-            if let Some(p) = state.nodes.get_mut(parent as usize) {
-                if p.child_exceptions.len() < 16 {
-                    p.child_exceptions.push(recorded);
-                }
-            }
+        if let (Some(recorded), Some(parent)) = (recorded, parent)
+            && let Some(p) = state.nodes.get_mut(parent as usize)
+            && p.child_exceptions.len() < 16
+        {
+            p.child_exceptions.push(recorded);
         }
     }
 

@@ -10,7 +10,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::env::{self, EnvSource, ProcessEnv, parse_bool};
 use crate::config::{Config, ContextMissing, DaemonAddress, DynamicNaming};
 use crate::emitter::{Emitter, NoopEmitter, SharedEmitter, UdpEmitter};
-use crate::sampling::{AlwaysSample, Sampler, SharedSampler};
+use crate::sampling::{CentralizedSampler, LocalSampler, NeverSample, Sampler, SharedSampler};
 
 /// The SDK's name, as recorded in `aws.xray.sdk`.
 pub const SDK_NAME: &str = "X-Ray for Rust";
@@ -30,6 +30,8 @@ pub struct RecorderBuilder {
     emitter: Option<SharedEmitter>,
     clock: Option<SharedClock>,
     aws: Aws,
+    sampling_rules: Option<std::path::PathBuf>,
+    centralized_sampling: bool,
 }
 
 impl Default for RecorderBuilder {
@@ -43,6 +45,8 @@ impl Default for RecorderBuilder {
             emitter: None,
             clock: None,
             aws: Aws::default(),
+            sampling_rules: None,
+            centralized_sampling: true,
         }
     }
 }
@@ -72,9 +76,27 @@ impl RecorderBuilder {
         self
     }
 
-    /// The sampler (the default samples every trace).
+    /// The sampler. Without one, the recorder samples as the other X-Ray SDKs do: by the rules of the
+    /// daemon's sampling API (centralized sampling), falling back to local rules — those of
+    /// [`RecorderBuilder::sampling_rules`], or 1 request a second and 5% of the rest — while the daemon's
+    /// rules are unknown.
     pub fn sampler(mut self, sampler: impl Sampler) -> Self {
         self.sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// The local sampling rules file (versions 1 and 2 of the format the other SDKs read), used when the
+    /// daemon's rules are unknown, or always with `centralized_sampling(false)`. A malformed file fails
+    /// [`RecorderBuilder::build`] with a message naming the file and the problem.
+    pub fn sampling_rules(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.sampling_rules = Some(path.into());
+        self
+    }
+
+    /// Whether the default sampler polls the daemon for rules (default true). When false, only the local
+    /// rules apply.
+    pub fn centralized_sampling(mut self, enabled: bool) -> Self {
+        self.centralized_sampling = enabled;
         self
     }
 
@@ -160,6 +182,8 @@ impl RecorderBuilder {
             emitter,
             clock,
             mut aws,
+            sampling_rules,
+            centralized_sampling,
         } = self;
 
         if let Some(name) = env.var(env::TRACING_NAME).filter(|n| !n.trim().is_empty()) {
@@ -168,13 +192,13 @@ impl RecorderBuilder {
         config.daemon_address = match (env.var(env::DAEMON_ADDRESS), daemon_address) {
             (Some(value), _) => {
                 DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
-                    source,
+                    source: Box::new(source),
                     origin: env::DAEMON_ADDRESS,
                 })?
             }
             (None, Some(value)) => {
                 DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
-                    source,
+                    source: Box::new(source),
                     origin: "the recorder builder",
                 })?
             }
@@ -205,7 +229,7 @@ impl RecorderBuilder {
         if let Some(pattern) = dynamic_naming {
             let fallback = config.service_name.clone().ok_or_else(|| {
                 Error::Config(
-                    "dynamic naming needs a service name for hosts that do not match".to_owned(),
+                    "dynamic naming needs a service name for hosts that do not match".into(),
                 )
             })?;
             config.dynamic_naming = Some(DynamicNaming { pattern, fallback });
@@ -218,8 +242,12 @@ impl RecorderBuilder {
                 Arc::new(UdpEmitter::new(config.daemon_address.udp.clone()).map_err(Error::Socket)?)
             }
         };
-        let sampler = sampler.unwrap_or_else(|| Arc::new(AlwaysSample));
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let sampler = match sampler {
+            Some(sampler) => sampler,
+            None if !config.enabled => Arc::new(NeverSample),
+            None => default_sampler(&config, sampling_rules, centralized_sampling, &clock)?,
+        };
 
         aws.xray = Some(XraySdk {
             sdk: Some(SDK_NAME.to_owned()),
@@ -240,5 +268,40 @@ impl RecorderBuilder {
                 service_template: service,
             }),
         })
+    }
+}
+
+/// The sampler of the other X-Ray SDKs: centralized rules from the daemon, local rules as the fallback.
+fn default_sampler(
+    config: &Config,
+    rules_file: Option<std::path::PathBuf>,
+    centralized: bool,
+    clock: &SharedClock,
+) -> Result<SharedSampler, Error> {
+    let rules = match rules_file {
+        Some(path) => crate::sampling::load_rules_file(path)
+            .map_err(|e| Error::Config(e.to_string().into()))?,
+        None => xray_sdk_types::sampling::LocalRules::default(),
+    };
+    let local: SharedSampler = Arc::new(
+        LocalSampler::builder(rules)
+            .clock(Arc::clone(clock))
+            .build(),
+    );
+    if !centralized {
+        return Ok(local);
+    }
+    match CentralizedSampler::builder(config.daemon_address.tcp.clone())
+        .shared_fallback(Arc::clone(&local))
+        .clock(Arc::clone(clock))
+        .start()
+    {
+        Ok(centralized) => Ok(Arc::new(centralized)),
+        Err(e) => {
+            log::warn!(
+                "X-Ray: centralized sampling cannot start ({e}); using the local rules only"
+            );
+            Ok(local)
+        }
     }
 }

@@ -61,7 +61,7 @@ impl Inner {
 ///
 /// # let emitter = MemoryEmitter::new();
 /// let recorder = Recorder::builder().service_name("checkout")
-/// #   .emitter(emitter.clone())
+/// #   .emitter(emitter.clone()).sampler(xray_sdk_core::sampling::AlwaysSample)
 ///     .build()?;
 /// {
 ///     let segment = recorder.begin_segment("checkout");
@@ -122,17 +122,20 @@ impl Recorder {
     }
 
     /// Prepares a segment: set the incoming trace header, sampling inputs or start time, then begin it.
+    #[inline]
     pub fn segment<'a>(&'a self, name: &'a str) -> SegmentBuilder<'a> {
         SegmentBuilder::new(self, name)
     }
 
     /// Begins a new trace with a segment, and makes it the current entity until the guard drops. The sampler
     /// decides whether it is recorded.
+    #[inline]
     pub fn begin_segment(&self, name: &str) -> SegmentGuard {
         self.segment(name).begin()
     }
 
     /// Prepares a subsegment of the current entity.
+    #[inline]
     pub fn subsegment<'a>(&'a self, name: &'a str) -> SubsegmentBuilder<'a> {
         SubsegmentBuilder::new(self, name)
     }
@@ -142,6 +145,7 @@ impl Recorder {
     /// # Errors
     /// [`Error::ContextMissing`] when there is no current entity and the strategy is `RUNTIME_ERROR`. Under
     /// the other strategies the guard holds a no-op subsegment.
+    #[inline]
     pub fn begin_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
         self.subsegment(name).begin()
     }
@@ -160,7 +164,12 @@ impl Recorder {
     /// # Errors
     /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current subsegment.
     pub fn end_subsegment(&self) -> Result<(), Error> {
-        match context::current().filter(|e| !e.is_segment()) {
+        let current = context::current();
+        if current.as_ref().is_some_and(|e| !e.is_sampled()) {
+            // Unrecorded subsegments never become current; there is nothing to end.
+            return Ok(());
+        }
+        match current.filter(|e| !e.is_segment()) {
             Some(entity) => {
                 let parent = self.parent_of(&entity);
                 entity.end();
@@ -173,16 +182,19 @@ impl Recorder {
         }
     }
 
-    /// Ends the current segment and clears the context. Subsegments still open keep it from being sent until
-    /// they end.
+    /// Ends the current segment. Subsegments still open keep it from being sent until they end, and stay
+    /// current until then; once the segment is sent, the context is cleared.
     ///
     /// # Errors
     /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current segment.
     pub fn end_segment(&self) -> Result<(), Error> {
         match context::current() {
             Some(entity) => {
-                entity.segment().end();
-                context::replace(None);
+                let segment = entity.segment();
+                segment.end();
+                if segment.is_sent() || !segment.is_sampled() {
+                    context::replace(None);
+                }
                 Ok(())
             }
             None => self
@@ -353,6 +365,7 @@ pub(crate) fn context_missing<T>(strategy: ContextMissing, what: &str) -> Result
 }
 
 /// A subsegment of `parent`.
+#[inline]
 pub(crate) fn begin_child(
     parent: &Entity,
     name: &str,
@@ -398,7 +411,7 @@ pub(crate) fn begin_child(
             trace.trace_id,
             trace.recorder.noop_id(),
             false,
-            (!trace.origin_data.is_empty()).then(|| trace.origin_data.clone().into()),
+            (!trace.origin_data.is_empty()).then(|| Arc::new(trace.origin_data.clone())),
         ),
         Repr::NotRecorded {
             trace_id,

@@ -26,6 +26,7 @@ pub struct SegmentBuilder<'a> {
 }
 
 impl<'a> SegmentBuilder<'a> {
+    #[inline]
     pub(super) fn new(recorder: &'a Recorder, name: &'a str) -> Self {
         SegmentBuilder {
             recorder,
@@ -59,12 +60,14 @@ impl<'a> SegmentBuilder<'a> {
     }
 
     /// Decides sampling instead of asking the header and the sampler.
+    #[inline]
     pub fn decision(mut self, decision: SamplingDecision) -> Self {
         self.decision = Some(decision);
         self
     }
 
     /// Records the trace, or not, whatever the header and the sampler say.
+    #[inline]
     pub fn sampled(self, sampled: bool) -> Self {
         self.decision(SamplingDecision {
             sampled,
@@ -79,6 +82,7 @@ impl<'a> SegmentBuilder<'a> {
     }
 
     /// Begins the segment and makes it the current entity until the guard drops.
+    #[inline]
     pub fn begin(self) -> SegmentGuard {
         SegmentGuard::attached(self.begin_entity())
     }
@@ -89,6 +93,7 @@ impl<'a> SegmentBuilder<'a> {
         SegmentGuard::detached(self.begin_entity())
     }
 
+    #[inline]
     fn begin_entity(self) -> Entity {
         let inner = &self.recorder.inner;
         let header = self.header;
@@ -126,8 +131,7 @@ impl<'a> SegmentBuilder<'a> {
 
         let trace_id = incoming_root.unwrap_or_default();
         if !decision.sampled {
-            let data =
-                (!origin_data.is_empty()).then(|| Arc::<[(String, String)]>::from(origin_data));
+            let data = (!origin_data.is_empty()).then(|| Arc::new(origin_data.to_vec()));
             return Entity::not_recorded(trace_id, inner.noop_id(), true, data);
         }
 
@@ -171,6 +175,7 @@ pub struct SubsegmentBuilder<'a> {
 }
 
 impl<'a> SubsegmentBuilder<'a> {
+    #[inline]
     pub(super) fn new(recorder: &'a Recorder, name: &'a str) -> Self {
         SubsegmentBuilder {
             recorder,
@@ -210,8 +215,16 @@ impl<'a> SubsegmentBuilder<'a> {
     ///
     /// # Errors
     /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no parent.
+    #[inline]
     pub fn begin(self) -> Result<SubsegmentGuard, Error> {
-        Ok(SubsegmentGuard::attached(self.begin_entity()?))
+        let (entity, inherits) = self.begin_entity()?;
+        // A child of an unrecorded entity is unrecorded too and propagates exactly what its parent does, so
+        // the context is left alone: the unsampled path stays nearly free.
+        Ok(if inherits {
+            SubsegmentGuard::detached(entity)
+        } else {
+            SubsegmentGuard::attached(entity)
+        })
     }
 
     /// Begins the subsegment without touching the current context.
@@ -219,17 +232,17 @@ impl<'a> SubsegmentBuilder<'a> {
     /// # Errors
     /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no parent.
     pub fn begin_detached(self) -> Result<SubsegmentGuard, Error> {
-        Ok(SubsegmentGuard::detached(self.begin_entity()?))
+        Ok(SubsegmentGuard::detached(self.begin_entity()?.0))
     }
 
-    fn begin_entity(self) -> Result<Entity, Error> {
+    /// The new entity, and whether it merely inherits from an unrecorded parent.
+    #[inline]
+    fn begin_entity(self) -> Result<(Entity, bool), Error> {
         let inner = &self.recorder.inner;
         if !inner.config.enabled {
-            return Ok(Entity::not_recorded(
-                TraceId::NOOP,
-                EntityId::NOOP,
-                false,
-                None,
+            return Ok((
+                Entity::not_recorded(TraceId::NOOP, EntityId::NOOP, false, None),
+                true,
             ));
         }
         let start = self.start_time.map(xray_sdk_types::time::epoch_seconds);
@@ -246,21 +259,23 @@ impl<'a> SubsegmentBuilder<'a> {
                         .recorder
                         .context_missing(&format!("cannot begin subsegment {:?}", self.name))?;
                     let _ = missing;
-                    return Ok(Entity::not_recorded(
-                        TraceId::NOOP,
-                        EntityId::NOOP,
+                    return Ok((
+                        Entity::not_recorded(TraceId::NOOP, EntityId::NOOP, false, None),
                         false,
-                        None,
                     ));
                 }
             },
         };
-        Ok(begin_child(
-            parent,
-            self.name,
-            self.namespace,
-            start,
-            self.without_sampling,
+        let inherits = !parent.is_sampled();
+        Ok((
+            begin_child(
+                parent,
+                self.name,
+                self.namespace,
+                start,
+                self.without_sampling,
+            ),
+            inherits,
         ))
     }
 }

@@ -1,11 +1,34 @@
 //! Sampling: which new traces the recorder records.
 //!
-//! The recorder asks its [`Sampler`] once for each segment it begins without a decision from upstream (an
-//! incoming `Sampled=1` or `Sampled=0` is honoured as is). Simple samplers live here; the rule-based samplers
-//! of the other X-Ray SDKs (local rules, and centralized rules polled from the daemon) build on the same trait.
+//! The recorder asks its [`Sampler`] once for each segment it begins without a decision from upstream: an
+//! incoming `Sampled=1` or `Sampled=0` is honoured as is, and `Sampled=?` or no flag asks the sampler (see
+//! [`decide`] and [`response_flag`]).
+//!
+//! | sampler | decides by |
+//! |---|---|
+//! | [`AlwaysSample`], [`NeverSample`] | nothing |
+//! | [`LocalSampler`] | local rules: a rules file (versions 1 and 2) or the built-in 1 request per second, then 5 % |
+//! | [`CentralizedSampler`] | the account's sampling rules and quotas, polled from the X-Ray daemon in a background thread, with a [`LocalSampler`] as fallback |
+//!
+//! Every sampler decides without blocking, allocating or taking a contended lock: the centralized sampler
+//! only reads state that its poller thread updates.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use xray_sdk_types::SamplingFlag;
+
+use crate::clock::Clock;
+
+pub mod centralized;
+pub mod local;
+mod pattern;
+mod random;
+mod reservoir;
+
+pub use centralized::{CentralizedSampler, CentralizedSamplerBuilder, PollError, PollIntervals};
+pub use local::{LocalSampler, LocalSamplerBuilder, load_rules_file};
 
 /// What the recorder knows about a request when it asks for a decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,4 +100,42 @@ impl Sampler for NeverSample {
     fn should_sample(&self, _: &SamplingRequest<'_>) -> SamplingDecision {
         SamplingDecision::NOT_SAMPLED
     }
+}
+
+/// The decision for a request that arrived with the trace header flag `flag`: `Sampled=1` and `Sampled=0` are
+/// honoured; `Sampled=?` or no flag asks `sampler`.
+///
+/// ```
+/// use xray_sdk_core::sampling::{decide, NeverSample, SamplingRequest};
+/// use xray_sdk_types::SamplingFlag;
+///
+/// let req = SamplingRequest::default();
+/// assert!(decide(Some(SamplingFlag::Sampled), &NeverSample, &req).sampled);
+/// assert!(!decide(Some(SamplingFlag::Requested), &NeverSample, &req).sampled);
+/// ```
+pub fn decide<S: Sampler + ?Sized>(
+    flag: Option<SamplingFlag>,
+    sampler: &S,
+    request: &SamplingRequest<'_>,
+) -> SamplingDecision {
+    match flag.and_then(|f| f.decision()) {
+        Some(true) => SamplingDecision::SAMPLED,
+        Some(false) => SamplingDecision::NOT_SAMPLED,
+        None => sampler.should_sample(request),
+    }
+}
+
+/// The `Sampled` flag of the response header: the decision when the caller asked for it with `Sampled=?`,
+/// else none (the response header then carries only the `Root`).
+pub fn response_flag(incoming: Option<SamplingFlag>, sampled: bool) -> Option<SamplingFlag> {
+    (incoming == Some(SamplingFlag::Requested)).then_some(SamplingFlag::from_decision(sampled))
+}
+
+/// Whole seconds since the Unix epoch on `clock` (0 before 1970).
+#[inline]
+pub(crate) fn epoch_seconds(clock: &dyn Clock) -> i64 {
+    clock
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

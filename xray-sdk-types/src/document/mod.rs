@@ -4,20 +4,25 @@
 //! independent subsegment (sent on its own, with `type: "subsegment"`, `trace_id` and `parent_id`). Fields keep
 //! the names of the X-Ray segment-document schema, absent fields are left out, and fields serialize in a fixed
 //! order. Fields that no type here names are kept in `extra` maps, so that documents from any SDK parse and
-//! serialize back to the same JSON value.
+//! serialize back to the same JSON value. For the same reason, a whole number of seconds in `start_time` or
+//! `end_time` is written as a JSON integer (`1500000001`), as the Go SDK writes it and as Python writes an integer
+//! time; other times are written as the shortest decimal that reads back the same `f64`.
 
 mod annotations;
 mod aws;
 mod cause;
 mod http;
 mod map;
+mod metadata;
 mod sql;
+mod write;
 
 pub use annotations::AnnotationValue;
 pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, Service, XraySdk};
 pub use cause::{Cause, CauseDetails, Exception, StackFrame};
 pub use http::{Http, HttpRequest, HttpResponse};
 pub use map::OrderedMap;
+pub use metadata::MetadataValue;
 pub use sql::Sql;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::id::{EntityId, TraceId};
 
 /// The metadata of an entity: namespace → key → any JSON value.
-pub type Metadata = OrderedMap<Map<String, Value>>;
+pub type Metadata = OrderedMap<OrderedMap<MetadataValue>>;
 
 /// The `type` field: present, as `subsegment`, on subsegments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,9 +75,14 @@ pub struct Document {
     /// The service name (segments) or the operation name (subsegments).
     pub name: String,
     /// Start, in seconds since the Unix epoch, with microsecond precision.
+    #[serde(serialize_with = "seconds::serialize")]
     pub start_time: f64,
     /// End, in seconds since the Unix epoch. Absent while the entity is in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "seconds::serialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<f64>,
     /// `true` while the entity is open and sent without `end_time`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +150,35 @@ pub struct Document {
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// How `start_time` and `end_time` are written.
+mod seconds {
+    use serde::Serializer;
+
+    /// 2^53: below it, every whole `f64` is exactly an `i64`.
+    const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+    /// A whole number of seconds as an integer, any other time as a decimal.
+    pub(super) fn serialize<S: Serializer>(t: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        if t.fract() == 0.0 && t.abs() < EXACT_INTEGERS {
+            // Exact: the value is whole and within the range of exact integers.
+            serializer.serialize_i64(*t as i64)
+        } else {
+            serializer.serialize_f64(*t)
+        }
+    }
+
+    /// [`serialize`] for an optional time; `None` is skipped before this is called.
+    pub(super) fn serialize_option<S: Serializer>(
+        t: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => serialize(t, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 impl Document {

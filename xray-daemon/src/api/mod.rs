@@ -1,0 +1,63 @@
+//! The JSON API over HTTP, and the way every HTTP listener of the daemon is served.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/traces` | trace summaries, newest first, with filters ([`traces::list`]) |
+//! | `GET /api/traces/{trace_id}` | one trace, assembled, with every document ([`traces::get`]) |
+//! | `GET /api/stats` | counters: received, stored, invalid by reason, dropped; what the store holds |
+//! | `GET /api/invalid` | the newest invalid documents with their reasons (`?limit=`, default 100) |
+//! | `GET /api/map` | the service map of the traces that started in `?from=&to=` (epoch seconds) ([`map::get`]) |
+
+pub mod error;
+pub mod map;
+pub mod stats;
+pub mod traces;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::watch;
+
+use crate::stats::Stats;
+use crate::store::Store;
+
+/// What the API's handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The trace store.
+    pub store: Store,
+    /// The daemon's counters.
+    pub stats: Arc<Stats>,
+}
+
+/// The JSON API's routes. Other route sets (the viewer's pages) can be merged into it with [`Router::merge`].
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/traces", get(traces::list))
+        .route("/api/traces/{trace_id}", get(traces::get))
+        .route("/api/stats", get(stats::get))
+        .route("/api/invalid", get(stats::invalid))
+        .route("/api/map", get(map::get))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, as a Tokio task.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let address = listener.local_addr().ok();
+        let stopped = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            log::error!("HTTP server on {address:?} failed: {e}");
+        }
+    })
+}

@@ -1,0 +1,161 @@
+//! `GET /api/traces` and `GET /api/traces/{trace_id}`.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use xray_sdk_types::TraceId;
+
+use super::ApiState;
+use super::error::{ApiError, blocking};
+use crate::store::query::{MAX_LIMIT, TraceFilter, TraceStatus, TraceSummary};
+use crate::trace::assemble;
+
+/// The default number of summaries returned.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// The body of `GET /api/traces`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceList {
+    /// The matching traces: newest start first; ordered by `seq` instead when `after_seq` is given.
+    pub traces: Vec<TraceSummary>,
+    /// The store's highest sequence number when the query ran: pass it as `after_seq` to get only what changes
+    /// afterwards.
+    pub latest_seq: i64,
+}
+
+/// The body of `GET /api/traces/{trace_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceDetail {
+    /// The trace id.
+    pub id: String,
+    /// The trace's summary.
+    pub summary: TraceSummary,
+    /// The segments, with their subsegments and the independent subsegments attached under their parents.
+    pub segments: Vec<Value>,
+    /// Independent subsegments whose parent is not in the trace.
+    pub orphans: Vec<Value>,
+    /// Every document of the trace, as received, by start time.
+    pub documents: Vec<Value>,
+}
+
+/// Parses the query of `GET /api/traces`:
+///
+/// - `service=NAME`: a segment of the trace has this name;
+/// - `status=ok|error|throttle|fault`;
+/// - `annotation=KEY=VALUE` (repeatable; all must match);
+/// - `min_duration=SECONDS`;
+/// - `from=EPOCH_SECONDS`, `to=EPOCH_SECONDS`: the trace's start time range;
+/// - `after_seq=N`: only traces updated after sequence number `N`, oldest update first;
+/// - `limit=N`: at most `N` traces (default 100, at most 1000).
+///
+/// # Errors
+/// A message naming the bad parameter.
+pub fn parse_filter(query: &str) -> Result<TraceFilter, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|e| format!("invalid query string: {e}"))?;
+    let mut filter = TraceFilter {
+        limit: DEFAULT_LIMIT,
+        ..TraceFilter::default()
+    };
+    let number = |key: &str, value: &str| -> Result<f64, String> {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| format!("{key} must be a number, not {value:?}"))
+    };
+    for (key, value) in pairs {
+        match key.as_str() {
+            "service" => filter.service = Some(value),
+            "status" => {
+                filter.status = Some(TraceStatus::parse(&value).ok_or_else(|| {
+                    format!("status must be ok, error, throttle or fault, not {value:?}")
+                })?);
+            }
+            "annotation" => {
+                let (k, v) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("annotation must be KEY=VALUE, not {value:?}"))?;
+                filter.annotations.push((k.to_owned(), v.to_owned()));
+            }
+            "min_duration" => filter.min_duration = Some(number(&key, &value)?),
+            "from" => filter.from = Some(number(&key, &value)?),
+            "to" => filter.to = Some(number(&key, &value)?),
+            "after_seq" => {
+                filter.after_seq = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("after_seq must be an integer, not {value:?}"))?,
+                );
+            }
+            "limit" => {
+                let limit: usize = value
+                    .parse()
+                    .map_err(|_| format!("limit must be a whole number, not {value:?}"))?;
+                filter.limit = limit.min(MAX_LIMIT);
+            }
+            other => return Err(format!("unknown parameter {other:?}")),
+        }
+    }
+    Ok(filter)
+}
+
+/// `GET /api/traces`.
+pub async fn list(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TraceList>, ApiError> {
+    let filter = parse_filter(query.as_deref().unwrap_or("")).map_err(ApiError::bad_request)?;
+    let store = state.store.clone();
+    let list = blocking(move || {
+        let latest_seq = store.latest_seq()?;
+        let mut traces = store.list_traces(&filter)?;
+        if filter.after_seq.is_some() {
+            traces.sort_by_key(|t| t.seq);
+        }
+        Ok(TraceList { traces, latest_seq })
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// `GET /api/traces/{trace_id}`.
+pub async fn get(
+    State(state): State<ApiState>,
+    Path(trace_id): Path<String>,
+) -> Result<Json<TraceDetail>, ApiError> {
+    if TraceId::parse(&trace_id).is_err() {
+        return Err(ApiError::bad_request(format!(
+            "{trace_id:?} is not a trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx)"
+        )));
+    }
+    let store = state.store.clone();
+    let id = trace_id.clone();
+    let (summary, bodies) =
+        blocking(move || Ok((store.trace_summary(&id)?, store.trace_documents(&id)?))).await?;
+    let Some(summary) = summary else {
+        return Err(ApiError::not_found(format!("no trace {trace_id}")));
+    };
+    let documents: Vec<Value> = bodies
+        .iter()
+        .map(|body| {
+            serde_json::from_slice(body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+        })
+        .collect();
+    let assembled = assemble(
+        documents
+            .iter()
+            .filter(|d| d.is_object())
+            .cloned()
+            .collect(),
+    );
+    Ok(Json(TraceDetail {
+        id: trace_id,
+        summary,
+        segments: assembled.segments,
+        orphans: assembled.orphans,
+        documents,
+    }))
+}

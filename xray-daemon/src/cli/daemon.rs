@@ -1,0 +1,134 @@
+//! `xray daemon`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::{
+    Config, DEFAULT_API_ADDRESS, DEFAULT_UDP_ADDRESS, Retention, StoreLocation, parse_duration,
+};
+use crate::daemon::Daemon;
+
+/// The options of `xray daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// The UDP address for segment documents.
+    #[arg(long = "udp-address", short = 'b', default_value = DEFAULT_UDP_ADDRESS)]
+    pub udp_address: SocketAddr,
+    /// The HTTP address of the JSON API.
+    #[arg(long = "api-address", default_value = DEFAULT_API_ADDRESS)]
+    pub api_address: SocketAddr,
+    /// The SQLite file of the store [default: $XDG_DATA_HOME/xray/traces.sqlite3 or
+    /// ~/.local/share/xray/traces.sqlite3].
+    #[arg(long, conflicts_with = "memory")]
+    pub db: Option<PathBuf>,
+    /// Keep traces in memory only.
+    #[arg(long)]
+    pub memory: bool,
+    /// Remove traces not updated for this long (e.g. 90s, 15m, 24h, 7d).
+    #[arg(long = "max-age", default_value = "24h", value_parser = parse_duration)]
+    pub max_age: Duration,
+    /// Remove the oldest traces when the stored documents exceed this many MiB.
+    #[arg(long = "max-size-mb", default_value_t = 512)]
+    pub max_size_mb: u64,
+}
+
+impl DaemonArgs {
+    /// The daemon configuration these options describe.
+    pub fn config(&self) -> Config {
+        let store = match (&self.db, self.memory) {
+            (_, true) => StoreLocation::Memory,
+            (Some(path), false) => StoreLocation::File(path.clone()),
+            (None, false) => StoreLocation::default_file(),
+        };
+        Config {
+            udp_address: self.udp_address,
+            api_address: self.api_address,
+            store,
+            retention: Retention {
+                max_age: self.max_age,
+                max_bytes: self.max_size_mb.saturating_mul(1024 * 1024),
+                ..Retention::default()
+            },
+            ..Config::default()
+        }
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM, then flushes the store and exits.
+pub fn run(args: DaemonArgs) -> ExitCode {
+    let config = args.config();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("xray: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let daemon = match Daemon::start(config.clone()).await {
+            Ok(daemon) => daemon,
+            Err(e) => {
+                eprintln!("xray: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match &config.store {
+            StoreLocation::File(path) => log::info!("storing traces in {}", path.display()),
+            StoreLocation::Memory => log::info!("storing traces in memory"),
+        }
+        println!(
+            "xray daemon: segments on udp://{}, viewer on http://{}/ (JSON API under /api/)",
+            daemon.udp_address(),
+            daemon.api_address()
+        );
+        wait_for_signal().await;
+        log::info!("stopping: flushing the store");
+        match daemon.shutdown().await {
+            Ok(stats) => {
+                log::info!(
+                    "stopped: {} received, {} stored, {} invalid, {} dropped",
+                    stats.received,
+                    stats.stored,
+                    stats.invalid_total,
+                    stats.dropped
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("xray: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,142 @@
+//! What the daemon listens on, where it stores traces, and how long it keeps them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The address of the X-Ray daemon's UDP segment port (and, later, of its TCP sampling API).
+pub const DEFAULT_UDP_ADDRESS: &str = "127.0.0.1:2000";
+/// The address of the JSON API.
+pub const DEFAULT_API_ADDRESS: &str = "127.0.0.1:2001";
+
+/// Where the trace store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An SQLite file, created if missing (with its parent folders).
+    File(PathBuf),
+    /// An in-memory database, gone when the daemon stops.
+    Memory,
+}
+
+impl StoreLocation {
+    /// The default file: `$XDG_DATA_HOME/xray/traces.sqlite3`, else `~/.local/share/xray/traces.sqlite3`, else
+    /// `./xray-traces.sqlite3`.
+    pub fn default_file() -> Self {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|home| PathBuf::from(home).join(".local").join("share"))
+            });
+        match base {
+            Some(base) => StoreLocation::File(base.join("xray").join("traces.sqlite3")),
+            None => StoreLocation::File(PathBuf::from("xray-traces.sqlite3")),
+        }
+    }
+}
+
+/// How much the store keeps. Whole traces are removed, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Traces not updated for longer than this are removed.
+    pub max_age: Duration,
+    /// When the stored documents add up to more bytes than this, the oldest traces are removed.
+    pub max_bytes: u64,
+    /// How many invalid documents are kept aside for inspection (the newest ones).
+    pub max_invalid: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age: Duration::from_secs(24 * 3600),
+            max_bytes: 512 * 1024 * 1024,
+            max_invalid: 1000,
+        }
+    }
+}
+
+/// The daemon's configuration. [`Config::default`] listens where the X-Ray daemon does, on loopback, and uses an
+/// in-memory store (the `xray daemon` command defaults to [`StoreLocation::default_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The UDP address that receives segment documents. Port 0 picks a free port.
+    pub udp_address: SocketAddr,
+    /// The HTTP address of the JSON API. Port 0 picks a free port.
+    pub api_address: SocketAddr,
+    /// The trace store.
+    pub store: StoreLocation,
+    /// What the store keeps.
+    pub retention: Retention,
+    /// The most datagram bytes waiting between the UDP socket and the store; past it, datagrams are dropped and
+    /// counted (`dropped` in the stats) so that memory stays bounded.
+    pub max_queued_bytes: usize,
+    /// The socket receive buffer asked of the kernel (capped by `net.core.rmem_max`).
+    pub udp_receive_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            udp_address: SocketAddr::from(([127, 0, 0, 1], 2000)),
+            api_address: SocketAddr::from(([127, 0, 0, 1], 2001)),
+            store: StoreLocation::Memory,
+            retention: Retention::default(),
+            max_queued_bytes: 64 * 1024 * 1024,
+            udp_receive_buffer: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for tests and embedding: loopback, port 0 for both listeners, in-memory store.
+    pub fn ephemeral() -> Self {
+        Config {
+            udp_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Config::default()
+        }
+    }
+}
+
+/// Parses a duration such as `90`, `90s`, `15m`, `24h` or `7d` (a bare number is seconds).
+///
+/// # Errors
+/// A message naming the text when it is not a whole number with an optional `s`, `m`, `h` or `d` suffix.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 24h or 7d"))?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    };
+    secs.map(Duration::from_secs)
+        .ok_or_else(|| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 24h or 7d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

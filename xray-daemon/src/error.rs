@@ -1,0 +1,38 @@
+//! The daemon's errors.
+
+use std::net::SocketAddr;
+
+/// Why the daemon could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A socket could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Other socket or thread I/O failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the daemon was doing.
+        context: &'static str,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The store could not be opened or written.
+    #[error("trace store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The store's folder could not be created.
+    #[error("cannot create the store folder {path}: {source}")]
+    StoreFolder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A worker thread ended abnormally.
+    #[error("the {0} thread panicked")]
+    ThreadPanicked(&'static str),
+}

@@ -1,0 +1,56 @@
+//! `xray-daemon`: a local stand-in for the AWS X-Ray daemon that keeps what it receives.
+//!
+//! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000`), validates every segment document with the
+//! shared rules of [`xray_sdk_types`], assembles independent subsegments into their traces in any arrival order,
+//! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`, along with a
+//! web viewer (trace list, waterfall, service map) at `http://127.0.0.1:2001/`.
+//! The `xray` binary wraps it: `xray daemon`, `xray tail`, `xray validate`.
+//!
+//! # Quickstart: in-process
+//! ```no_run
+//! # async fn run() -> Result<(), xray_daemon::Error> {
+//! use xray_daemon::{Config, Daemon};
+//!
+//! let daemon = Daemon::start(Config::ephemeral()).await?; // loopback, free ports, in-memory store
+//! println!("send segments to {}, read them at http://{}/api/traces", daemon.udp_address(), daemon.api_address());
+//! // ... send datagrams ...
+//! daemon.flush().await;
+//! println!("{:?}", daemon.stats());
+//! daemon.shutdown().await?; // stores everything received, then stops
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! | module | what |
+//! |---|---|
+//! | [`ingest`] | the UDP receive loop, framing, validation, extraction of indexed fields |
+//! | [`store`] | SQLite: the batched writer, queries, retention |
+//! | [`trace`] | assembly of a trace's documents into trees |
+//! | [`map`] | the service map computed from traces |
+//! | [`api`] | the JSON API and the serving of HTTP listeners |
+//! | [`viewer`] | the web pages, with their assets embedded |
+//! | [`cli`] | the `xray` command |
+//!
+//! # Concurrency
+//! Three threads ingest: the receive loop (never waits for the store; a byte budget bounds its queue, and what
+//! does not fit is dropped and counted), a processing thread (framing, JSON, validation) and the store's writer
+//! (one transaction per batch). The HTTP servers run on the Tokio runtime that called [`Daemon::start`], and run
+//! store queries on its blocking pool.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod error;
+pub mod ingest;
+pub mod map;
+pub mod stats;
+pub mod store;
+pub mod trace;
+pub mod viewer;
+
+pub use config::{Config, Retention, StoreLocation};
+pub use daemon::{Daemon, DaemonHandle};
+pub use error::Error;
+pub use stats::StatsSnapshot;
+pub use store::Store;

@@ -1,0 +1,91 @@
+//! Counters of what the daemon received, stored and rejected.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Live counters, shared by the ingest threads and the API. Cheap to update.
+#[derive(Debug, Default)]
+pub struct Stats {
+    received: AtomicU64,
+    received_bytes: AtomicU64,
+    stored: AtomicU64,
+    dropped: AtomicU64,
+    store_errors: AtomicU64,
+    invalid: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// A copy of the counters at one moment, as `GET /api/stats` returns them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StatsSnapshot {
+    /// Datagrams received on the UDP socket.
+    pub received: u64,
+    /// Bytes received on the UDP socket.
+    pub received_bytes: u64,
+    /// Valid documents written to the store.
+    pub stored: u64,
+    /// Invalid datagrams and documents, by reason code (see [`xray_sdk_types::validate::Reason::code`]; framing
+    /// problems are `missing_header`, `invalid_header`, `empty_document` and `datagram_too_large`).
+    pub invalid: BTreeMap<String, u64>,
+    /// The sum of `invalid`.
+    pub invalid_total: u64,
+    /// Datagrams dropped because the queue to the store was full.
+    pub dropped: u64,
+    /// Documents the store failed to write.
+    pub store_errors: u64,
+}
+
+impl Stats {
+    /// Counts one received datagram of `bytes` bytes.
+    pub fn add_received(&self, bytes: usize) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        self.received_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `n` stored documents.
+    pub fn add_stored(&self, n: u64) {
+        self.stored.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts one dropped datagram.
+    pub fn add_dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` documents the store failed to write.
+    pub fn add_store_errors(&self, n: u64) {
+        self.store_errors.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts one invalid document with its reason code.
+    pub fn add_invalid(&self, code: &'static str) {
+        let mut invalid = self
+            .invalid
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *invalid.entry(code).or_insert(0) += 1;
+    }
+
+    /// A copy of the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let invalid: BTreeMap<String, u64> = self
+            .invalid
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
+        StatsSnapshot {
+            received: self.received.load(Ordering::Relaxed),
+            received_bytes: self.received_bytes.load(Ordering::Relaxed),
+            stored: self.stored.load(Ordering::Relaxed),
+            invalid_total: invalid.values().sum(),
+            invalid,
+            dropped: self.dropped.load(Ordering::Relaxed),
+            store_errors: self.store_errors.load(Ordering::Relaxed),
+        }
+    }
+}

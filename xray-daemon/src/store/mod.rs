@@ -1,0 +1,94 @@
+//! The trace store: an SQLite database of documents, trace summaries and annotations.
+//!
+//! One writer thread ([`writer`]) inserts batches in transactions; the API reads through [`Store`]'s query
+//! methods ([`query`]). A file store runs in WAL mode with its own reader connection, so that reads do not wait
+//! for the writer; an in-memory store shares one connection.
+
+pub mod query;
+pub mod retention;
+mod schema;
+pub mod writer;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::StoreLocation;
+use crate::error::Error;
+
+pub use query::{TraceFilter, TraceStatus, TraceSummary};
+
+/// A handle on the trace store, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+    location: StoreLocation,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `location`.
+    ///
+    /// # Errors
+    /// [`Error::StoreFolder`] when the file's folder cannot be created, [`Error::Store`] when SQLite cannot open
+    /// or set up the database (for example a file that is not an SQLite database).
+    pub fn open(location: &StoreLocation) -> Result<Store, Error> {
+        match location {
+            StoreLocation::Memory => {
+                let conn = Connection::open_in_memory()?;
+                schema::create(&conn, false)?;
+                let conn = Arc::new(Mutex::new(conn));
+                Ok(Store {
+                    writer: conn.clone(),
+                    reader: conn,
+                    location: location.clone(),
+                })
+            }
+            StoreLocation::File(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|source| Error::StoreFolder {
+                        path: parent.to_owned(),
+                        source,
+                    })?;
+                }
+                let writer = Connection::open(path)?;
+                schema::create(&writer, true)?;
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Store {
+                    writer: Arc::new(Mutex::new(writer)),
+                    reader: Arc::new(Mutex::new(reader)),
+                    location: location.clone(),
+                })
+            }
+        }
+    }
+
+    /// Where the store lives.
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

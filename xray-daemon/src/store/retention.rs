@@ -1,0 +1,85 @@
+//! Removal of old traces, by age and by size, whole traces at a time.
+
+use rusqlite::{Connection, params};
+
+/// How many traces one retention step looks at.
+const STEP: i64 = 2000;
+
+fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::Result<i64> {
+    let tx = conn.transaction()?;
+    let mut freed = 0;
+    {
+        let mut docs = tx.prepare_cached("DELETE FROM documents WHERE trace_id = ?1")?;
+        let mut notes = tx.prepare_cached("DELETE FROM annotations WHERE trace_id = ?1")?;
+        let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
+        for (trace_id, bytes) in victims {
+            docs.execute(params![trace_id])?;
+            notes.execute(params![trace_id])?;
+            traces.execute(params![trace_id])?;
+            freed += bytes;
+        }
+    }
+    tx.commit()?;
+    Ok(freed)
+}
+
+fn oldest(conn: &Connection, before: Option<f64>) -> rusqlite::Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT trace_id, bytes FROM traces WHERE updated_at < ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before.unwrap_or(f64::MAX), STEP], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// Removes the traces not updated since `cutoff` (epoch seconds). Returns the document bytes freed.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn expire(conn: &mut Connection, cutoff: f64) -> rusqlite::Result<i64> {
+    let mut freed = 0;
+    loop {
+        let victims = oldest(conn, Some(cutoff))?;
+        if victims.is_empty() {
+            return Ok(freed);
+        }
+        freed += delete_traces(conn, &victims)?;
+    }
+}
+
+/// Removes the least recently updated traces (lowest sequence numbers) until the documents take at most 90% of `max_bytes`. Returns the
+/// bytes freed.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn shrink(conn: &mut Connection, total: i64, max_bytes: u64) -> rusqlite::Result<i64> {
+    let target = i64::try_from(max_bytes / 10 * 9).unwrap_or(i64::MAX);
+    let mut freed = 0;
+    while total - freed > target {
+        let candidates = oldest(conn, None)?;
+        if candidates.is_empty() {
+            break;
+        }
+        let mut victims = Vec::new();
+        let mut step = 0;
+        for candidate in candidates {
+            if total - freed - step <= target {
+                break;
+            }
+            step += candidate.1;
+            victims.push(candidate);
+        }
+        freed += delete_traces(conn, &victims)?;
+    }
+    Ok(freed)
+}
+
+/// Keeps only the newest `keep` invalid documents.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn trim_invalid(conn: &Connection, keep: u64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM invalid WHERE seq <= (SELECT max(seq) FROM invalid) - ?1")?
+        .execute(params![i64::try_from(keep).unwrap_or(i64::MAX)])
+}

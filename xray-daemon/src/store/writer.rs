@@ -1,0 +1,306 @@
+//! The writer thread: batches of ingested items, written in one transaction each.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Transaction, params};
+
+use super::Store;
+use super::retention;
+use crate::config::Retention;
+use crate::ingest::{Item, Record, Rejected};
+use crate::stats::Stats;
+
+/// The most items written in one transaction.
+pub const MAX_BATCH: usize = 4096;
+/// How often age retention runs.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A group of processed datagrams, with the bytes they held in the ingest queue.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The processed datagrams.
+    pub items: Vec<Item>,
+    /// The bytes the datagrams took in the queue's budget.
+    pub queued_bytes: usize,
+    /// Answered once everything before it is committed.
+    pub flushed: Option<SyncSender<()>>,
+}
+
+/// The writer thread's state.
+pub struct Writer {
+    store: Store,
+    stats: Arc<Stats>,
+    queued_bytes: Arc<AtomicUsize>,
+    retention: Retention,
+    next_seq: i64,
+    total_bytes: i64,
+    last_retention: Instant,
+}
+
+impl Writer {
+    /// Prepares a writer, reading the store's last sequence number and size.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn new(
+        store: Store,
+        stats: Arc<Stats>,
+        queued_bytes: Arc<AtomicUsize>,
+        retention: Retention,
+    ) -> rusqlite::Result<Writer> {
+        let (seq, bytes) = store.writer().query_row(
+            "SELECT coalesce(max(seq), 0), coalesce(sum(bytes), 0) FROM traces",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+        )?;
+        Ok(Writer {
+            store,
+            stats,
+            queued_bytes,
+            retention,
+            next_seq: seq + 1,
+            total_bytes: bytes,
+            last_retention: Instant::now(),
+        })
+    }
+
+    /// Writes batches until every sender is gone, then returns.
+    pub fn run(mut self, batches: Receiver<Batch>) {
+        self.apply_retention(true);
+        loop {
+            let first = match batches.recv_timeout(RETENTION_INTERVAL) {
+                Ok(batch) => batch,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.apply_retention(false);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut group = vec![first];
+            let mut count = group[0].items.len();
+            while count < MAX_BATCH && group.last().is_some_and(|b| b.flushed.is_none()) {
+                match batches.try_recv() {
+                    Ok(batch) => {
+                        count += batch.items.len();
+                        group.push(batch);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.write(&mut group);
+            self.apply_retention(false);
+            for batch in group {
+                self.queued_bytes
+                    .fetch_sub(batch.queued_bytes, Ordering::Relaxed);
+                if let Some(flushed) = batch.flushed {
+                    let _ = flushed.try_send(());
+                }
+            }
+        }
+        self.apply_retention(false);
+    }
+
+    fn write(&mut self, group: &mut [Batch]) {
+        let store = self.store.clone();
+        let mut conn = store.writer();
+        let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>)> {
+            let tx = conn.transaction()?;
+            let mut stored = 0;
+            let mut invalid = Vec::new();
+            for item in group.iter().flat_map(|b| b.items.iter()) {
+                match item {
+                    Item::Valid(record) => {
+                        self.insert_record(&tx, record)?;
+                        stored += 1;
+                    }
+                    Item::Invalid(rejected) => {
+                        insert_rejected(&tx, rejected)?;
+                        invalid.push(rejected.code);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok((stored, invalid))
+        })();
+        match result {
+            Ok((stored, invalid)) => {
+                self.stats.add_stored(stored);
+                for code in invalid {
+                    self.stats.add_invalid(code);
+                }
+            }
+            Err(e) => {
+                let n = group.iter().map(|b| b.items.len() as u64).sum();
+                log::error!("trace store: cannot write {n} documents: {e}");
+                self.stats.add_store_errors(n);
+                // The totals may be off after a rollback: read them again.
+                if let Ok(bytes) =
+                    conn.query_row("SELECT coalesce(sum(bytes), 0) FROM traces", [], |r| {
+                        r.get(0)
+                    })
+                {
+                    self.total_bytes = bytes;
+                }
+            }
+        }
+    }
+
+    fn insert_record(&mut self, tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
+        let body_len = r.body.len() as i64;
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
+                 in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+                 ON CONFLICT (trace_id, id) DO NOTHING",
+            )?
+            .execute(params![
+                r.trace_id,
+                r.id,
+                r.parent_id,
+                i64::from(r.subsegment),
+                r.name,
+                r.start_time,
+                r.end_time,
+                r.in_progress,
+                r.received_at,
+                r.body,
+            ])?;
+        let (documents, segments, bytes) = if inserted == 1 {
+            (1, i64::from(!r.subsegment), body_len)
+        } else {
+            let (old_in_progress, old_len): (bool, i64) = tx
+                .prepare_cached(
+                    "SELECT in_progress, length(body) FROM documents WHERE trace_id = ?1 AND id = ?2",
+                )?
+                .query_row(params![r.trace_id, r.id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            // A complete document replaces its in-progress version, never the other way round.
+            if r.in_progress && !old_in_progress {
+                return Ok(());
+            }
+            tx.prepare_cached(
+                "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
+                 in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                r.trace_id,
+                r.id,
+                r.parent_id,
+                i64::from(r.subsegment),
+                r.name,
+                r.start_time,
+                r.end_time,
+                r.in_progress,
+                r.received_at,
+                r.body,
+            ])?;
+            (0, 0, body_len - old_len)
+        };
+        let rank: i64 = match (r.subsegment, r.parent_id.is_some()) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
+        let (segment_flags, subsegment_flags) = if r.subsegment {
+            (0, i64::from(r.flags.0))
+        } else {
+            (i64::from(r.flags.0), 0)
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        tx.prepare_cached(
+            "INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name, \
+                http_method, http_url, http_status, segment_flags, subsegment_flags, segments, documents, bytes, \
+                updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (trace_id) DO UPDATE SET
+                seq = excluded.seq,
+                start_time = min(start_time, excluded.start_time),
+                end_time = CASE WHEN end_time IS NULL THEN excluded.end_time
+                                WHEN excluded.end_time IS NULL THEN end_time
+                                ELSE max(end_time, excluded.end_time) END,
+                root_rank = max(root_rank, excluded.root_rank),
+                root_start = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                    AND excluded.root_start <= root_start) THEN excluded.root_start ELSE root_start END,
+                root_name = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                    AND excluded.root_start <= root_start) THEN excluded.root_name ELSE root_name END,
+                http_method = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                    AND excluded.root_start <= root_start) THEN excluded.http_method ELSE http_method END,
+                http_url = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                    AND excluded.root_start <= root_start) THEN excluded.http_url ELSE http_url END,
+                http_status = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                    AND excluded.root_start <= root_start) THEN excluded.http_status ELSE http_status END,
+                segment_flags = segment_flags | excluded.segment_flags,
+                subsegment_flags = subsegment_flags | excluded.subsegment_flags,
+                segments = segments + excluded.segments,
+                documents = documents + excluded.documents,
+                bytes = bytes + excluded.bytes,
+                updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            r.trace_id,
+            seq,
+            r.start_time,
+            r.end_time,
+            rank,
+            r.name,
+            r.http_method,
+            r.http_url,
+            r.http_status,
+            segment_flags,
+            subsegment_flags,
+            segments,
+            documents,
+            bytes,
+            r.received_at,
+        ])?;
+        self.total_bytes += bytes;
+        if !r.annotations.is_empty() {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO annotations (trace_id, key, value, number) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (key, value, number) in &r.annotations {
+                insert.execute(params![r.trace_id, key, value, number])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_retention(&mut self, force: bool) {
+        let over_size =
+            self.total_bytes > i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX);
+        let due = force || self.last_retention.elapsed() >= RETENTION_INTERVAL;
+        if !over_size && !due {
+            return;
+        }
+        let store = self.store.clone();
+        let mut conn = store.writer();
+        if due {
+            self.last_retention = Instant::now();
+            let cutoff = xray_sdk_types::time::now() - self.retention.max_age.as_secs_f64();
+            match retention::expire(&mut conn, cutoff) {
+                Ok(freed) => self.total_bytes -= freed,
+                Err(e) => log::error!("trace store: age retention failed: {e}"),
+            }
+            if let Err(e) = retention::trim_invalid(&conn, self.retention.max_invalid) {
+                log::error!("trace store: trimming invalid documents failed: {e}");
+            }
+        }
+        if self.total_bytes > i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX) {
+            match retention::shrink(&mut conn, self.total_bytes, self.retention.max_bytes) {
+                Ok(freed) => self.total_bytes -= freed,
+                Err(e) => log::error!("trace store: size retention failed: {e}"),
+            }
+        }
+    }
+}
+
+fn insert_rejected(tx: &Transaction<'_>, r: &Rejected) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO invalid (received_at, code, message, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![r.received_at, r.code, r.message, r.body])?;
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Traces as a whole: the assembly of a trace's documents into trees.
+
+pub mod assemble;
+
+pub use assemble::{AssembledTrace, assemble};

@@ -1,0 +1,185 @@
+//! The JSON API's filters, ordering, limits and errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use xray_daemon::cli::http::HttpError;
+
+const T1: &str = "1-5759e988-000000000000000000000001";
+const T2: &str = "1-5759e988-000000000000000000000002";
+const T3: &str = "1-5759e988-000000000000000000000003";
+const T4: &str = "1-5759e988-000000000000000000000004";
+const T5: &str = "1-5759e988-000000000000000000000005";
+
+fn http(method: &str, url: &str, status: u16) -> Value {
+    json!({"request": {"method": method, "url": url}, "response": {"status": status}})
+}
+
+async fn populated() -> xray_daemon::DaemonHandle {
+    let daemon = start().await;
+    send_documents(
+        &daemon,
+        &[
+            segment(T1, "00000000000000a1", "web", 1000.0, Some(1000.1), json!({
+                "http": http("GET", "http://shop/a", 200), "annotations": {"customer": "alice", "tier": 1}})),
+            segment(T2, "00000000000000a2", "web", 1010.0, Some(1012.0), json!({
+                "http": http("POST", "http://shop/b", 500), "fault": true, "annotations": {"customer": "bob"}})),
+            segment(T2, "00000000000000b2", "db", 1010.5, Some(1011.0), json!({"parent_id": "00000000000000a2"})),
+            segment(T3, "00000000000000a3", "api", 1020.0, Some(1020.5), json!({
+                "http": http("GET", "http://api/x", 404), "error": true,
+                "subsegments": [{"id": "00000000000000c3", "name": "check", "start_time": 1020.1,
+                                 "end_time": 1020.2, "annotations": {"flag": true}}]})),
+            segment(T4, "00000000000000a4", "api", 1030.0, None, json!({
+                "http": http("GET", "http://api/y", 429), "error": true, "throttle": true})),
+            serde_json::to_string(&json!({"trace_id": T5, "id": "00000000000000a5", "parent_id": "00000000000000f5",
+                "type": "subsegment", "name": "handler", "start_time": 1040.0, "end_time": 1040.25, "fault": true}))
+            .unwrap(),
+        ],
+    );
+    settle(&daemon, 6).await;
+    daemon
+}
+
+async fn list(daemon: &xray_daemon::DaemonHandle, query: &str) -> Vec<String> {
+    let body: Value = api(daemon, &format!("/api/traces{query}")).await;
+    ids(&body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_select_exactly_the_matching_traces() {
+    let daemon = populated().await;
+    assert_eq!(list(&daemon, "").await, [T5, T4, T3, T2, T1]);
+    assert_eq!(list(&daemon, "?limit=2").await, [T5, T4]);
+    assert_eq!(list(&daemon, "?service=web").await, [T2, T1]);
+    assert_eq!(list(&daemon, "?service=db").await, [T2]);
+    assert_eq!(list(&daemon, "?service=handler").await, [T5]);
+    assert_eq!(list(&daemon, "?service=nobody").await, Vec::<String>::new());
+    assert_eq!(list(&daemon, "?status=fault").await, [T5, T2]);
+    assert_eq!(list(&daemon, "?status=error").await, [T3]);
+    assert_eq!(list(&daemon, "?status=throttle").await, [T4]);
+    assert_eq!(list(&daemon, "?status=ok").await, [T1]);
+    assert_eq!(list(&daemon, "?annotation=customer%3Dalice").await, [T1]);
+    assert_eq!(list(&daemon, "?annotation=customer=bob").await, [T2]);
+    assert_eq!(list(&daemon, "?annotation=tier=1").await, [T1]);
+    assert_eq!(list(&daemon, "?annotation=tier=1.0").await, [T1]);
+    assert_eq!(list(&daemon, "?annotation=flag=true").await, [T3]);
+    assert_eq!(
+        list(&daemon, "?annotation=flag=false").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list(&daemon, "?annotation=customer=alice&annotation=tier=2").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(list(&daemon, "?min_duration=1").await, [T2]);
+    assert_eq!(list(&daemon, "?min_duration=0.2").await, [T5, T3, T2]);
+    assert_eq!(list(&daemon, "?from=1005&to=1025").await, [T3, T2]);
+    assert_eq!(
+        list(&daemon, "?service=api&status=error&from=1015").await,
+        [T3]
+    );
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summaries_and_followers() {
+    let daemon = populated().await;
+    let body: Value = api(&daemon, "/api/traces?service=db").await;
+    let t2 = &body["traces"][0];
+    assert_eq!(t2["id"], T2);
+    assert_eq!(t2["root_service"], "web");
+    assert_eq!(t2["start_time"], 1010.0);
+    assert_eq!(t2["end_time"], 1012.0);
+    assert_eq!(t2["duration"], 2.0);
+    assert_eq!(t2["status"], "fault");
+    assert_eq!(
+        t2["http"],
+        json!({"method": "POST", "url": "http://shop/b", "status": 500})
+    );
+    assert_eq!(t2["annotations"], json!({"customer": ["bob"]}));
+    assert_eq!(t2["segments"], 2);
+    assert_eq!(t2["documents"], 2);
+    assert_eq!(body["latest_seq"], 6);
+
+    let t4: Value = api(&daemon, &format!("/api/traces/{T4}")).await;
+    assert_eq!(t4["summary"]["duration"], Value::Null);
+    assert_eq!(t4["summary"]["status"], "throttle");
+    assert_eq!(t4["summary"]["http"]["status"], 429);
+
+    // A follower asks for what changed after the sequence number it has seen: oldest change first.
+    let news: Value = api(&daemon, "/api/traces?after_seq=3").await;
+    assert_eq!(ids(&news), [T3, T4, T5]);
+    send_documents(
+        &daemon,
+        &[segment(
+            T1,
+            "00000000000000b1",
+            "auth",
+            1000.02,
+            Some(1000.05),
+            json!({"parent_id": "00000000000000a1"}),
+        )],
+    );
+    settle(&daemon, 7).await;
+    let news: Value = api(&daemon, "/api/traces?after_seq=6").await;
+    assert_eq!(ids(&news), [T1]);
+    assert_eq!(news["traces"][0]["seq"], 7);
+    assert_eq!(news["traces"][0]["root_service"], "web");
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_errors() {
+    let daemon = populated().await;
+    let cases = [
+        (
+            "/api/traces?status=broken",
+            400,
+            "status must be ok, error, throttle or fault, not \"broken\"",
+        ),
+        (
+            "/api/traces?annotation=nokey",
+            400,
+            "annotation must be KEY=VALUE, not \"nokey\"",
+        ),
+        (
+            "/api/traces?min_duration=soon",
+            400,
+            "min_duration must be a number, not \"soon\"",
+        ),
+        (
+            "/api/traces?limit=-1",
+            400,
+            "limit must be a whole number, not \"-1\"",
+        ),
+        (
+            "/api/traces?colour=red",
+            400,
+            "unknown parameter \"colour\"",
+        ),
+        (
+            "/api/traces/not-a-trace",
+            400,
+            "\"not-a-trace\" is not a trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx)",
+        ),
+        (
+            "/api/traces/1-5759e988-bd862e3fe1be46a994272799",
+            404,
+            "no trace 1-5759e988-bd862e3fe1be46a994272799",
+        ),
+    ];
+    for (path, status, message) in cases {
+        match try_api::<Value>(&daemon, path).await {
+            Err(HttpError::Status {
+                status: s,
+                message: m,
+            }) => {
+                assert_eq!((s, m.as_str()), (status, message), "{path}");
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    daemon.shutdown().await.unwrap();
+}

@@ -1,0 +1,215 @@
+//! The `xray` binary: `validate` exit codes and messages, `tail` output, `daemon` start and clean stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+
+const XRAY: &str = env!("CARGO_BIN_EXE_xray");
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(XRAY)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_accepts_valid_files_and_datagrams() {
+    let path = fixtures_dir().join("awsdocs/minimal-segment.json");
+    let out = run(&["validate", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{}: 1 documents, 1 valid, 0 invalid\n", path.display())
+    );
+
+    let path = fixtures_dir().join("python-sdk-generated/ecs-segment-ddb-sqs-sqlite.datagram");
+    let out = run(&["validate", "--all", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let name = path.display();
+    assert_eq!(
+        text(&out.stdout),
+        format!("{name}:line 1: valid segment\n{name}: 1 documents, 1 valid, 0 invalid\n")
+    );
+}
+
+#[test]
+fn validate_reports_each_invalid_line_and_exits_1() {
+    let good = segment(
+        "1-5759e988-bd862e3fe1be46a994272793",
+        "53995c3f42cd8ad8",
+        "web",
+        1.0,
+        Some(2.0),
+        json!({}),
+    );
+    let input = format!(
+        "{good}\n{{\"format\":\"json\",\"version\":1}}\n{good}\n{{\"name\":\"x\"}}\n\n{}\nnot json\n",
+        good.replace("\"web\"", "\"bad?name\"")
+    );
+    let out = run(&["validate", "-"], Some(input.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "<stdin>:line 4: invalid [missing_field] $.id: required field is missing\n\
+         <stdin>:line 6: invalid [invalid_name] $.name: invalid name\n\
+         <stdin>:line 7: invalid [not_json] $: not JSON: expected ident at line 1 column 2\n\
+         <stdin>: 5 documents, 2 valid, 3 invalid\n"
+    );
+}
+
+#[test]
+fn validate_exit_codes_for_nothing_and_unreadable_input() {
+    let out = run(&["validate"], Some(b"\n\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "xray validate: <stdin>: no documents found\n"
+    );
+
+    let out = run(&["validate", "/nonexistent/segments.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "xray validate: cannot read /nonexistent/segments.json: No such file or directory (os error 2)\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_prints_trace_trees() {
+    let daemon = start().await;
+    let trace = "1-5759e988-bd862e3fe1be46a994272793";
+    send_documents(
+        &daemon,
+        &[
+            subsegment(
+                trace,
+                "00000000000000c1",
+                "00000000000000a1",
+                "DynamoDB",
+                10.0625,
+                10.125,
+            ),
+            segment(
+                trace,
+                "00000000000000a1",
+                "web",
+                10.0,
+                Some(10.25),
+                json!({
+                "http": {"request": {"method": "GET", "url": "http://shop/"}, "response": {"status": 200}},
+                "annotations": {"customer": "alice"}}),
+            ),
+        ],
+    );
+    settle(&daemon, 2).await;
+    let api = format!("http://{}", daemon.api_address());
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "tail",
+                "--api",
+                &api,
+                "--last",
+                "1",
+                "--count",
+                "1",
+                "--interval-ms",
+                "20",
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "1-5759e988-bd862e3fe1be46a994272793  web  250.0 ms  ok  GET http://shop/ → 200  customer=\"alice\"\n\
+         \x20 web GET http://shop/ → 200  250.0 ms  at +0.0 ms\n\
+         \x20   DynamoDB  62.5 ms  at +62.5 ms\n\n"
+    );
+    daemon.shutdown().await.unwrap();
+}
+
+#[test]
+fn daemon_starts_stores_and_stops_cleanly_on_sigterm() {
+    let dir = temp_dir("cli-daemon");
+    let db = dir.join("traces.sqlite3");
+    let mut child = Command::new(XRAY)
+        .args([
+            "daemon",
+            "--udp-address",
+            "127.0.0.1:0",
+            "--api-address",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(
+        line.starts_with("xray daemon: segments on udp://127.0.0.1:"),
+        "{line}"
+    );
+    let udp = line
+        .split("udp://")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned();
+    let doc = segment(
+        "1-5759e988-bd862e3fe1be46a994272793",
+        "53995c3f42cd8ad8",
+        "web",
+        1.0,
+        Some(2.0),
+        json!({}),
+    );
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(&datagram(doc.as_bytes()), &udp).unwrap();
+    socket.send_to(b"junk", &udp).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("stopped: 2 received, 1 stored, 1 invalid, 0 dropped"),
+        "{log}"
+    );
+
+    let store = xray_daemon::Store::open(&xray_daemon::StoreLocation::File(db)).unwrap();
+    let counts = store.counts().unwrap();
+    assert_eq!((counts.traces, counts.documents), (1, 1));
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

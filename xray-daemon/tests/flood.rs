@@ -1,0 +1,149 @@
+//! A flood of datagrams from several senders: nothing valid lost, memory bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+use xray_daemon::{Config, Daemon};
+
+const TRACES: u32 = 10_000;
+/// One sender per document of each trace: the segment, then four independent subsegments under it.
+const SENDERS: u32 = 5;
+/// How far the senders may run ahead of the daemon's receive loop.
+const WINDOW: u64 = 1_000;
+
+fn trace_id(n: u32) -> String {
+    format!("1-5759e988-{n:024x}")
+}
+
+fn document(trace: u32, part: u32) -> Vec<u8> {
+    let id = format!("{:08x}{:08x}", trace, part);
+    let segment_id = format!("{:08x}{:08x}", trace, 0);
+    let start = 1000.0 + f64::from(trace) / 1000.0;
+    let mut doc = json!({
+        "trace_id": trace_id(trace), "id": id, "name": format!("service-{part}"),
+        "start_time": start + f64::from(part) / 1e5, "end_time": start + 0.5,
+        "http": {"request": {"method": "GET", "url": format!("http://example.com/items/{trace}")},
+                 "response": {"status": 200}},
+        "annotations": {"part": part, "customer": format!("c{}", trace % 97)},
+        "metadata": {"app": {"note": "x".repeat(200)}},
+    });
+    if part > 0 {
+        doc["type"] = "subsegment".into();
+        doc["parent_id"] = segment_id.into();
+    }
+    datagram(doc.to_string().as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_thousand_datagrams_from_five_senders_are_all_stored() {
+    let daemon = Daemon::start(Config::ephemeral()).await.unwrap();
+    let rss_before = memory_kib("VmRSS");
+    let total = u64::from(TRACES * SENDERS);
+    let sent = AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for part in 0..SENDERS {
+            let (daemon, sent) = (&daemon, &sent);
+            scope.spawn(move || {
+                let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+                // The segments go last, so that most subsegments arrive before their segment.
+                let order: Vec<u32> = if part == 0 {
+                    (0..TRACES).rev().collect()
+                } else {
+                    (0..TRACES).collect()
+                };
+                for (i, trace) in order.into_iter().enumerate() {
+                    socket
+                        .send_to(&document(trace, part), daemon.udp_address())
+                        .unwrap();
+                    let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
+                    if i % 100 == 0 {
+                        while n.saturating_sub(daemon.stats().received) > WINDOW {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let stats = settle(&daemon, total).await;
+    let elapsed = started.elapsed();
+    eprintln!("{total} datagrams stored in {elapsed:?}");
+    assert_eq!(stats.received, total);
+    assert_eq!(stats.stored, total);
+    assert_eq!(stats.invalid_total, 0);
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(stats.store_errors, 0);
+
+    let body: Value = api(&daemon, "/api/stats").await;
+    assert_eq!(body["store"]["traces"], u64::from(TRACES));
+    assert_eq!(body["store"]["documents"], total);
+    for n in [0, 1, 4999, TRACES - 1] {
+        let trace: Value = api(&daemon, &format!("/api/traces/{}", trace_id(n))).await;
+        assert_eq!(
+            trace["documents"].as_array().unwrap().len(),
+            SENDERS as usize
+        );
+        assert_eq!(trace["orphans"], json!([]));
+        assert_eq!(
+            trace["segments"][0]["subsegments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(trace["summary"]["root_service"], "service-0");
+        assert_eq!(trace["summary"]["segments"], 1);
+    }
+    let customers: Value = api(&daemon, "/api/traces?annotation=customer=c5&limit=1000").await;
+    assert_eq!(
+        ids(&customers).len(),
+        (0..TRACES).filter(|t| t % 97 == 5).count()
+    );
+
+    // The daemon's share of memory: the in-memory store of ~40 MB of documents, and bounded queues.
+    let grown_mib = memory_kib("VmRSS").saturating_sub(rss_before) / 1024;
+    eprintln!("resident memory grew by {grown_mib} MiB");
+    assert!(grown_mib < 256, "resident memory grew by {grown_mib} MiB");
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_drops_and_counts_instead_of_growing() {
+    let config = Config {
+        max_queued_bytes: 32 * 1024,
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let total = 3_000u64;
+    for n in 0..total as u32 {
+        socket
+            .send_to(&document(n, 0), daemon.udp_address())
+            .unwrap();
+    }
+    // Once the socket is drained, everything it took is accounted for: stored, or dropped at the full queue.
+    let mut last = u64::MAX;
+    while daemon.stats().received != last {
+        last = daemon.stats().received;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(daemon.flush().await);
+    let stats = daemon.stats();
+    eprintln!(
+        "{} received, {} stored, {} dropped",
+        stats.received, stats.stored, stats.dropped
+    );
+    assert!(stats.received <= total);
+    assert_eq!(stats.received, stats.stored + stats.dropped);
+    assert_eq!(stats.invalid_total, 0);
+    let body: Value = api(&daemon, "/api/stats").await;
+    assert_eq!(body["store"]["documents"], stats.stored);
+    daemon.shutdown().await.unwrap();
+}

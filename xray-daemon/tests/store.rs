@@ -1,0 +1,171 @@
+//! The file store across restarts, and retention by size and by age.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use xray_daemon::{Config, Daemon, Retention, StoreLocation};
+
+fn trace_id(n: u32) -> String {
+    format!("1-5759e988-{n:024x}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_survive_a_restart_of_a_file_store() {
+    let dir = temp_dir("restart");
+    let path = dir.join("nested").join("traces.sqlite3");
+    let config = Config {
+        store: StoreLocation::File(path.clone()),
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config.clone()).await.unwrap();
+    let docs: Vec<String> = (1..=3)
+        .map(|n| {
+            segment(
+                &trace_id(n),
+                &format!("{n:016x}"),
+                "web",
+                100.0 + f64::from(n),
+                Some(101.0 + f64::from(n)),
+                json!({"annotations": {"n": n}}),
+            )
+        })
+        .collect();
+    send_documents(&daemon, &docs);
+    settle(&daemon, 3).await;
+    let final_stats = daemon.shutdown().await.unwrap();
+    assert_eq!(final_stats.stored, 3);
+    assert!(path.is_file());
+
+    let daemon = Daemon::start(config.clone()).await.unwrap();
+    let list: Value = api(&daemon, "/api/traces").await;
+    assert_eq!(ids(&list), [trace_id(3), trace_id(2), trace_id(1)]);
+    assert_eq!(list["latest_seq"], 3);
+    let trace: Value = api(&daemon, &format!("/api/traces/{}", trace_id(2))).await;
+    assert_eq!(
+        trace["documents"],
+        json!([serde_json::from_str::<Value>(&docs[1]).unwrap()])
+    );
+    // The new daemon's counters start at zero; the store's do not.
+    let stats: Value = api(&daemon, "/api/stats").await;
+    assert_eq!(stats["stored"], 0);
+    assert_eq!(stats["store"]["traces"], 3);
+    assert_eq!(stats["store"]["documents"], 3);
+
+    // A later document of an old trace joins it, and sequence numbers go on.
+    send_documents(
+        &daemon,
+        &[subsegment(
+            &trace_id(1),
+            "00000000000000f1",
+            &format!("{:016x}", 1),
+            "late",
+            101.2,
+            101.3,
+        )],
+    );
+    settle(&daemon, 1).await;
+    let news: Value = api(&daemon, "/api/traces?after_seq=3").await;
+    assert_eq!(ids(&news), [trace_id(1)]);
+    assert_eq!(news["traces"][0]["seq"], 4);
+    assert_eq!(news["traces"][0]["documents"], 2);
+    daemon.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = temp_dir("notdb");
+    let path = dir.join("traces.sqlite3");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let config = Config {
+        store: StoreLocation::File(path),
+        ..Config::ephemeral()
+    };
+    let error = Daemon::start(config).await.unwrap_err();
+    assert_eq!(error.to_string(), "trace store: file is not a database");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oldest_traces_go_when_the_store_is_full() {
+    let doc = |n: u32| {
+        segment(
+            &trace_id(n),
+            &format!("{n:016x}"),
+            "web",
+            100.0 + f64::from(n),
+            Some(101.0 + f64::from(n)),
+            json!({"metadata": {"pad": {"x": "y".repeat(900)}}}),
+        )
+    };
+    let size = doc(1).len() as u64;
+    let config = Config {
+        retention: Retention {
+            max_bytes: 20 * size,
+            ..Retention::default()
+        },
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    for n in 1..=100 {
+        send_documents(&daemon, &[doc(n)]);
+    }
+    let stats = settle(&daemon, 100).await;
+    assert_eq!(stats.stored, 100);
+    let body: Value = api(&daemon, "/api/stats").await;
+    let kept = body["store"]["traces"].as_u64().unwrap();
+    assert!((18..=20).contains(&kept), "{kept} traces kept");
+    assert_eq!(body["store"]["bytes"].as_u64().unwrap(), kept * size);
+    let list: Value = api(&daemon, "/api/traces?limit=1000").await;
+    let expected: Vec<String> = (0..kept as u32).map(|i| trace_id(100 - i)).collect();
+    assert_eq!(ids(&list), expected);
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_expire_by_age() {
+    let config = Config {
+        retention: Retention {
+            max_age: Duration::from_secs(1),
+            ..Retention::default()
+        },
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    send_documents(
+        &daemon,
+        &[segment(
+            &trace_id(1),
+            "0000000000000001",
+            "web",
+            1.0,
+            Some(2.0),
+            json!({}),
+        )],
+    );
+    settle(&daemon, 1).await;
+    let list: Value = api(&daemon, "/api/traces").await;
+    assert_eq!(ids(&list), [trace_id(1)]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let list: Value = api(&daemon, "/api/traces").await;
+        if ids(&list).is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trace did not expire"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats: Value = api(&daemon, "/api/stats").await;
+    assert_eq!(
+        stats["store"],
+        json!({"traces": 0, "documents": 0, "bytes": 0})
+    );
+    daemon.shutdown().await.unwrap();
+}
