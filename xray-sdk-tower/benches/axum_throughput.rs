@@ -15,7 +15,8 @@
 //!   by another path, which measures markedly slower over sockets here; this is the baseline that compares like
 //!   with like;
 //! - `xray 100%`: the layer, every request sampled and sent over UDP;
-//! - `xray 1/s+5%`: the layer with the default rule's shape (a reservoir of 1 request per second, then 5%);
+//! - `xray default rule`: the layer with the SDK's default sampler on its local default rule (a reservoir of 1
+//!   request per second, then 5%);
 //! - `xray 0%`: the layer, nothing sampled: the cost of the layer alone.
 //!
 //! Before the socket runs, each variant's router is also called in-process (no sockets) to show the cost the
@@ -28,39 +29,16 @@ use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
 use xray_sdk_core::Recorder;
 use xray_sdk_core::config::MapEnv;
-use xray_sdk_core::sampling::{
-    AlwaysSample, NeverSample, Sampler, SamplingDecision, SamplingRequest,
-};
+use xray_sdk_core::sampling::{AlwaysSample, NeverSample, SharedSampler};
 use xray_sdk_tower::XrayLayer;
 
 const CONNECTIONS: usize = 16;
-
-/// The default rule's shape: the first request of each second, then a fixed 5% (one request in twenty).
-#[derive(Debug, Default)]
-struct FixedRate {
-    second: AtomicU64,
-    counter: AtomicU64,
-}
-
-impl Sampler for FixedRate {
-    fn should_sample(&self, _: &SamplingRequest<'_>) -> SamplingDecision {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let reservoir = self.second.swap(now, Ordering::Relaxed) != now;
-        let sampled = reservoir || self.counter.fetch_add(1, Ordering::Relaxed) % 20 == 0;
-        SamplingDecision {
-            sampled,
-            rule_name: None,
-        }
-    }
-}
 
 fn app(recorder: Option<Recorder>) -> Router {
     let router = Router::new().route("/hello", get(|| async { "Hello, World!" }));
@@ -70,14 +48,20 @@ fn app(recorder: Option<Recorder>) -> Router {
     }
 }
 
-fn recorder(daemon: SocketAddr, sampler: impl Sampler) -> Recorder {
-    Recorder::builder()
+/// A recorder sending to `daemon`, sampling with `sampler`, or by the default local rule (1 request a second,
+/// then 5%) when it is `None`.
+fn recorder(daemon: SocketAddr, sampler: Option<SharedSampler>) -> Recorder {
+    let builder = Recorder::builder()
         .env(MapEnv::default())
         .service_name("bench")
         .daemon_address(daemon.to_string())
-        .sampler(sampler)
-        .build()
-        .unwrap()
+        .centralized_sampling(false);
+    match sampler {
+        Some(s) => builder.shared_sampler(s),
+        None => builder,
+    }
+    .build()
+    .unwrap()
 }
 
 fn main() {
@@ -114,12 +98,15 @@ fn main() {
             "identity layer",
             app(None).layer(tower_layer::Identity::new()),
         ),
-        ("xray 100%", app(Some(recorder(daemon_addr, AlwaysSample)))),
         (
-            "xray 1/s+5%",
-            app(Some(recorder(daemon_addr, FixedRate::default()))),
+            "xray 100%",
+            app(Some(recorder(daemon_addr, Some(Arc::new(AlwaysSample))))),
         ),
-        ("xray 0%", app(Some(recorder(daemon_addr, NeverSample)))),
+        ("xray default rule", app(Some(recorder(daemon_addr, None)))),
+        (
+            "xray 0%",
+            app(Some(recorder(daemon_addr, Some(Arc::new(NeverSample))))),
+        ),
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
