@@ -303,8 +303,11 @@ impl Entity {
 
     /// Records an error with its `source()` chain as exceptions and marks a fault. When the same error was
     /// already recorded on one of this entity's subsegments, the entity refers to that exception by id instead
-    /// of repeating it, as X-Ray expects. With `RUST_BACKTRACE` set, backtrace frames are recorded too, at most
-    /// `max_trace_back` of them.
+    /// of repeating it, as X-Ray expects. When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or
+    /// `RUST_BACKTRACE=1` without `RUST_LIB_BACKTRACE`), backtrace frames are recorded too, at most
+    /// `max_trace_back` of them. Capturing and resolving a backtrace costs time on every recorded error (the
+    /// first one in a process can take tens of milliseconds); set `RUST_LIB_BACKTRACE=0` to keep backtraces for
+    /// panics only, or `max_trace_back(0)` to never capture them.
     pub fn add_error<E: std::error::Error + 'static>(&self, error: &E) {
         self.add_error_dyn(error, Some(std::any::type_name::<E>()), false);
     }
