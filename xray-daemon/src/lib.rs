@@ -41,6 +41,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod map;

@@ -40,11 +40,9 @@ pub fn begin_detached(name: &str) -> SubsegmentGuard {
 
 /// Records a caught panic with its message, then ends the subsegment.
 pub fn record_panic(guard: SubsegmentGuard, payload: &(dyn Any + Send)) {
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-    guard.entity().record_panic(message);
+    guard
+        .entity()
+        .record_panic(crate::http::panic_message(payload));
     guard.end();
 }
 

@@ -36,7 +36,7 @@
 //! sits behind one short-held lock. Nothing here blocks on I/O: documents go to the emitter's bounded queue.
 //!
 //! # Features
-//! - `tokio`: [`context::spawn`], which spawns a task that continues the current trace.
+//! - `tokio`: `context::spawn`, which spawns a task that continues the current trace.
 //! - `test-util`: `MemoryEmitter` and `ManualClock`.
 
 #[doc(hidden)]

@@ -278,3 +278,34 @@ fn panics_and_errors_are_recorded() {
     assert_eq!(v["fault"], json!(true));
     xray_sdk_types::validate::validate(&v).unwrap();
 }
+
+#[test]
+fn memory_stays_bounded_whatever_the_host_records() {
+    let emitter = MemoryEmitter::new();
+    let rec = recorder(&emitter);
+    let seg = rec.begin_segment("busy");
+    for i in 0..300 {
+        seg.put_annotation(&format!("k{i}"), i);
+        seg.put_metadata(&format!("m{i}"), &i);
+    }
+    // Existing keys can still be updated at the limit.
+    seg.put_annotation("k0", "updated");
+    for _ in 0..10_050 {
+        rec.begin_subsegment("step").unwrap().end();
+    }
+    drop(seg);
+    let docs = emitter.documents();
+    let entities: usize = docs.iter().map(Document::entity_count).sum();
+    assert_eq!(entities, 1 + xray_sdk_core::entity::MAX_SUBSEGMENTS);
+    let segment = docs.iter().find(|d| !d.is_subsegment()).unwrap();
+    assert_eq!(
+        segment.annotations.len(),
+        xray_sdk_core::entity::MAX_ANNOTATIONS
+    );
+    assert_eq!(
+        segment.annotations.get("k0"),
+        Some(&xray_sdk_types::AnnotationValue::from("updated"))
+    );
+    let metadata: usize = segment.metadata.iter().map(|(_, m)| m.len()).sum();
+    assert_eq!(metadata, xray_sdk_core::entity::MAX_METADATA_ENTRIES);
+}

@@ -8,7 +8,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `macros` (default) | [`capture`] |
-//! | `tokio` | [`context::spawn`] |
+//! | `tokio` | `context::spawn` |
 //! | `test-util` | `emitter::MemoryEmitter`, `clock::ManualClock` |
 //! | `tower` | `xray_sdk::tower`: `XrayLayer` for axum, hyper and tonic servers, `XrayClientLayer` for clients |
 //! | `axum` | `tower`, plus axum's matched route (annotation `http_route`) and peer address |

@@ -1,4 +1,4 @@
-//! The `xray` command line: `xray daemon`, `xray tail`, `xray validate`.
+//! The `xray` command line: `xray daemon`, `xray tail`, `xray validate`, `xray demo`.
 
 pub mod daemon;
 pub mod http;
@@ -30,6 +30,9 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// Follow new traces from a running daemon and print them as trees.
     Tail(tail::TailArgs),
+    /// Start the daemon with three instrumented demo services, send traffic through them, and print the
+    /// traces (then keep running, unless --once).
+    Demo(crate::demo::DemoArgs),
     /// Check segment documents: one JSON document per line, a datagram (header line then document), or one
     /// pretty-printed document. Exits 1 when any is invalid.
     Validate(validate::ValidateArgs),
@@ -43,5 +46,6 @@ pub fn main() -> ExitCode {
         Command::Daemon(args) => daemon::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Demo(args) => crate::demo::run(args),
     }
 }

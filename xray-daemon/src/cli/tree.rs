@@ -1,5 +1,6 @@
 //! Trace trees as indented text, for `xray tail`.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use serde_json::Value;
@@ -57,7 +58,16 @@ fn entity_line(entity: &Value, trace_start: f64) -> String {
     line
 }
 
-fn write_entity(out: &mut String, entity: &Value, depth: usize, trace_start: f64) {
+/// Segments by the id of the entity that called them (their `parent_id`).
+type Callees<'a> = HashMap<&'a str, Vec<&'a Value>>;
+
+fn write_entity(
+    out: &mut String,
+    entity: &Value,
+    depth: usize,
+    trace_start: f64,
+    callees: &Callees<'_>,
+) {
     let indent = "  ".repeat(depth + 1);
     let _ = writeln!(out, "{indent}{}", entity_line(entity, trace_start));
     if depth >= MAX_DEPTH {
@@ -65,8 +75,28 @@ fn write_entity(out: &mut String, entity: &Value, depth: usize, trace_start: f64
     }
     if let Some(subs) = entity.get("subsegments").and_then(Value::as_array) {
         for sub in subs {
-            write_entity(out, sub, depth + 1, trace_start);
+            write_entity(out, sub, depth + 1, trace_start, callees);
         }
+    }
+    // The segments of downstream services this entity called, under the call.
+    if let Some(id) = entity.get("id").and_then(Value::as_str) {
+        for callee in callees.get(id).into_iter().flatten() {
+            write_entity(out, callee, depth + 1, trace_start, callees);
+        }
+    }
+}
+
+fn collect_ids<'a>(entity: &'a Value, ids: &mut HashSet<&'a str>) {
+    if let Some(id) = entity.get("id").and_then(Value::as_str) {
+        ids.insert(id);
+    }
+    for sub in entity
+        .get("subsegments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collect_ids(sub, ids);
     }
 }
 
@@ -95,8 +125,22 @@ pub fn render(trace: &TraceDetail) -> String {
         let _ = write!(out, "  {key}={}", values.join(","));
     }
     out.push('\n');
+    let mut ids = HashSet::new();
     for segment in &trace.segments {
-        write_entity(&mut out, segment, 0, s.start_time);
+        collect_ids(segment, &mut ids);
+    }
+    let mut callees: Callees<'_> = HashMap::new();
+    let mut roots = Vec::new();
+    for segment in &trace.segments {
+        match segment.get("parent_id").and_then(Value::as_str) {
+            Some(parent) if ids.contains(parent) => {
+                callees.entry(parent).or_default().push(segment)
+            }
+            _ => roots.push(segment),
+        }
+    }
+    for segment in roots {
+        write_entity(&mut out, segment, 0, s.start_time, &callees);
     }
     for orphan in &trace.orphans {
         let parent = orphan
@@ -104,7 +148,7 @@ pub fn render(trace: &TraceDetail) -> String {
             .and_then(Value::as_str)
             .unwrap_or("?");
         let _ = writeln!(out, "  (parent {parent} not received)");
-        write_entity(&mut out, orphan, 1, s.start_time);
+        write_entity(&mut out, orphan, 1, s.start_time, &callees);
     }
     out
 }

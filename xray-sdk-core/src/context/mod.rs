@@ -4,7 +4,7 @@
 //! worker threads: [`Instrumented`] (made by [`FutureExt::in_entity`] or [`FutureExt::in_current_entity`])
 //! installs its entity for the duration of each poll and takes back whatever is current when the poll
 //! returns, so subsegments opened inside the future stay current across `.await` points. Tasks spawned with
-//! [`spawn`] continue the trace that was current when they were spawned, each in a context of its own, so that
+//! `spawn` (feature `tokio`) continue the trace that was current when they were spawned, each in a context of its own, so that
 //! concurrent tasks nest their subsegments correctly under one segment.
 
 mod future;

@@ -12,6 +12,7 @@ mod guard;
 pub(crate) mod trace;
 
 pub use guard::{SegmentGuard, SubsegmentGuard};
+pub use trace::MAX_SUBSEGMENTS;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +29,12 @@ use xray_sdk_types::rules::{
 use xray_sdk_types::{AnnotationValue, Document, EntityId, TraceHeader, TraceId};
 
 use self::trace::Trace;
+
+/// The most annotations one entity keeps (X-Ray indexes 50 per trace); more are dropped, so that a loop cannot
+/// grow a document without bound.
+pub const MAX_ANNOTATIONS: usize = 256;
+/// The most metadata entries one entity keeps, across its namespaces.
+pub const MAX_METADATA_ENTRIES: usize = 256;
 
 /// A handle to a segment or subsegment.
 #[derive(Clone)]
@@ -213,7 +220,15 @@ impl Entity {
             return;
         }
         let value = value.into();
-        self.with_document(|doc| doc.annotations.insert(key, value));
+        self.with_document(|doc| {
+            if doc.annotations.len() < MAX_ANNOTATIONS || doc.annotations.get(key).is_some() {
+                doc.annotations.insert(key, value);
+            } else {
+                log::debug!(
+                    "X-Ray: annotation {key:?} dropped: an entity keeps at most {MAX_ANNOTATIONS}"
+                );
+            }
+        });
     }
 
     /// Adds metadata under the `default` namespace. The value is any `serde::Serialize`.
@@ -242,9 +257,17 @@ impl Entity {
             }
         };
         self.with_document(|doc| {
-            doc.metadata
-                .get_or_insert_with(namespace, Default::default)
-                .insert(key, value);
+            let entries: usize = doc.metadata.iter().map(|(_, m)| m.len()).sum();
+            let exists = doc.metadata.get(namespace).is_some_and(|m| m.get(key).is_some());
+            if entries < MAX_METADATA_ENTRIES || exists {
+                doc.metadata
+                    .get_or_insert_with(namespace, Default::default)
+                    .insert(key, value);
+            } else {
+                log::debug!(
+                    "X-Ray: metadata {namespace}/{key} dropped: an entity keeps at most {MAX_METADATA_ENTRIES} entries"
+                );
+            }
         });
     }
 
@@ -303,8 +326,11 @@ impl Entity {
 
     /// Records an error with its `source()` chain as exceptions and marks a fault. When the same error was
     /// already recorded on one of this entity's subsegments, the entity refers to that exception by id instead
-    /// of repeating it, as X-Ray expects. With `RUST_BACKTRACE` set, backtrace frames are recorded too, at most
-    /// `max_trace_back` of them.
+    /// of repeating it, as X-Ray expects. When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or
+    /// `RUST_BACKTRACE=1` without `RUST_LIB_BACKTRACE`), backtrace frames are recorded too, at most
+    /// `max_trace_back` of them. Capturing and resolving a backtrace costs time on every recorded error (the
+    /// first one in a process can take tens of milliseconds); set `RUST_LIB_BACKTRACE=0` to keep backtraces for
+    /// panics only, or `max_trace_back(0)` to never capture them.
     pub fn add_error<E: std::error::Error + 'static>(&self, error: &E) {
         self.add_error_dyn(error, Some(std::any::type_name::<E>()), false);
     }

@@ -54,10 +54,16 @@ impl Outbox {
     }
 }
 
+/// The most subsegments one segment records, streamed ones included; more are not recorded, so that a
+/// segment that lives for ever cannot grow memory without bound.
+pub const MAX_SUBSEGMENTS: usize = 10_000;
+
 /// Why a child could not be added.
 pub(crate) enum AddError {
     /// The parent has ended and left the arena, or the segment was already sent.
     ParentGone,
+    /// The segment already holds [`MAX_SUBSEGMENTS`] subsegments.
+    TooMany,
 }
 
 impl Trace {
@@ -138,7 +144,10 @@ impl Trace {
         if state.done {
             return Err(AddError::ParentGone);
         }
-        let index = u32::try_from(state.nodes.len()).map_err(|_| AddError::ParentGone)?;
+        if state.nodes.len() > MAX_SUBSEGMENTS {
+            return Err(AddError::TooMany);
+        }
+        let index = u32::try_from(state.nodes.len()).map_err(|_| AddError::TooMany)?;
         let p = state
             .nodes
             .get_mut(parent as usize)

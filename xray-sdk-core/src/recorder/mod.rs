@@ -399,7 +399,14 @@ pub(crate) fn begin_child(
                         segment_id: *segment_id,
                     },
                 },
-                Err(_) => {
+                Err(crate::entity::trace::AddError::TooMany) => {
+                    log::debug!(
+                        "X-Ray: a subsegment was not recorded: its segment already holds {} subsegments",
+                        crate::entity::trace::MAX_SUBSEGMENTS
+                    );
+                    Entity::not_recorded(trace.trace_id, inner.noop_id(), false, None)
+                }
+                Err(crate::entity::trace::AddError::ParentGone) => {
                     log::debug!(
                         "X-Ray: a subsegment was not recorded: its parent has already been sent"
                     );
