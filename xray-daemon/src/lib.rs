@@ -1,6 +1,7 @@
 //! `xray-daemon`: a local stand-in for the AWS X-Ray daemon that keeps what it receives.
 //!
-//! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000`), validates every segment document with the
+//! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000` for segments, TCP `127.0.0.1:2000` for the
+//! sampling API, served from a local rules file with working reservoir quotas), validates every segment document with the
 //! shared rules of [`xray_sdk_types`], assembles independent subsegments into their traces in any arrival order,
 //! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`.
 //! The `xray` binary wraps it: `xray daemon`, `xray tail`, `xray validate`.
@@ -25,6 +26,7 @@
 //! | [`ingest`] | the UDP receive loop, framing, validation, extraction of indexed fields |
 //! | [`store`] | SQLite: the batched writer, queries, retention |
 //! | [`trace`] | assembly of a trace's documents into trees |
+//! | [`sampling`] | the sampling API on the TCP address: rules from a local rules file, reservoir targets |
 //! | [`api`] | the JSON API and the serving of HTTP listeners |
 //! | [`cli`] | the `xray` command |
 //!
@@ -40,6 +42,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod ingest;
+pub mod sampling;
 pub mod stats;
 pub mod store;
 pub mod trace;

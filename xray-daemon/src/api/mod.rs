@@ -6,8 +6,10 @@
 //! | `GET /api/traces/{trace_id}` | one trace, assembled, with every document ([`traces::get`]) |
 //! | `GET /api/stats` | counters: received, stored, invalid by reason, dropped; what the store holds |
 //! | `GET /api/invalid` | the newest invalid documents with their reasons (`?limit=`, default 100) |
+//! | `GET /api/sampling` | the sampling rules served, with each client's statistics and quota ([`crate::sampling`]) |
 
 pub mod error;
+pub mod sampling;
 pub mod stats;
 pub mod traces;
 
@@ -17,6 +19,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::sync::watch;
 
+use crate::sampling::SamplingService;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -27,6 +30,8 @@ pub struct ApiState {
     pub store: Store,
     /// The daemon's counters.
     pub stats: Arc<Stats>,
+    /// The sampling API's rules and statistics.
+    pub sampling: Arc<SamplingService>,
 }
 
 /// The JSON API's routes. Other route sets (the viewer's pages) can be merged into it with [`Router::merge`].
@@ -36,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/traces/{trace_id}", get(traces::get))
         .route("/api/stats", get(stats::get))
         .route("/api/invalid", get(stats::invalid))
+        .route("/api/sampling", get(sampling::get))
         .with_state(state)
 }
 
