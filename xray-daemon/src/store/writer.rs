@@ -14,12 +14,15 @@ use rusqlite::{Transaction, params};
 use super::Store;
 use super::retention;
 use super::schema::{Annotations, MERGE_ANNOTATIONS, annotations_json};
-use crate::config::Retention;
+use crate::config::{Retention, StoreLocation};
 use crate::ingest::{Item, Record, Rejected};
 use crate::stats::Stats;
 
 /// The most items written in one transaction.
 pub const MAX_BATCH: usize = 4096;
+/// The most document bytes an in-memory store keeps: SQLite's in-memory databases stop growing at 1 GiB, which
+/// must hold the indexes and summaries too.
+pub const MEMORY_MAX_BYTES: u64 = 768 * 1024 * 1024;
 /// How often age retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -56,6 +59,14 @@ impl Writer {
         queued_bytes: Arc<AtomicUsize>,
         retention: Retention,
     ) -> rusqlite::Result<Writer> {
+        let mut retention = retention;
+        if *store.location() == StoreLocation::Memory && retention.max_bytes > MEMORY_MAX_BYTES {
+            log::warn!(
+                "an in-memory store keeps at most {} MiB of documents",
+                MEMORY_MAX_BYTES / (1024 * 1024)
+            );
+            retention.max_bytes = MEMORY_MAX_BYTES;
+        }
         let (seq, bytes) = store.writer().query_row(
             "SELECT coalesce(max(seq), 0), coalesce(sum(bytes), 0) FROM traces",
             [],
