@@ -128,7 +128,7 @@ pub(super) fn create(conn: &Connection, file: bool) -> rusqlite::Result<()> {
 }
 
 /// Annotations by key, each value as its JSON text (which sorts them, and makes them distinct).
-pub type Annotations = BTreeMap<String, BTreeSet<String>>;
+pub type Annotations<S = String> = BTreeMap<S, BTreeSet<S>>;
 
 /// Reads the `annotations` column; what does not parse reads as nothing.
 pub fn parse_annotations(text: &str) -> Annotations {
@@ -148,19 +148,19 @@ pub fn parse_annotations(text: &str) -> Annotations {
 }
 
 /// Writes the `annotations` column.
-pub fn annotations_json(annotations: &Annotations) -> String {
+pub fn annotations_json<S: AsRef<str>>(annotations: &Annotations<S>) -> String {
     let mut out = String::from("{");
     for (i, (key, values)) in annotations.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&Value::String(key.clone()).to_string());
+        out.push_str(&Value::String(key.as_ref().to_owned()).to_string());
         out.push_str(":[");
         for (j, value) in values.iter().enumerate() {
             if j > 0 {
                 out.push(',');
             }
-            out.push_str(value);
+            out.push_str(value.as_ref());
         }
         out.push(']');
     }

@@ -13,7 +13,7 @@ use rusqlite::{Transaction, params};
 
 use super::Store;
 use super::retention;
-use super::schema::{Annotations, MERGE_ANNOTATIONS, annotations_json};
+use super::schema::{Annotations, annotations_json};
 use crate::config::{Retention, StoreLocation};
 use crate::ingest::{Item, Record, Rejected};
 use crate::stats::Stats;
@@ -127,10 +127,11 @@ impl Writer {
             let mut stored = 0;
             let mut invalid = Vec::new();
             let mut traces = TraceUpdates::default();
+            let mut insert = tx.prepare_cached(INSERT_DOCUMENT)?;
             for item in group.iter().flat_map(|b| b.items.iter()) {
                 match item {
                     Item::Valid(record) => {
-                        if let Some(change) = insert_document(&tx, record)? {
+                        if let Some(change) = insert_document(&tx, &mut insert, record)? {
                             traces.add(record, change);
                         }
                         stored += 1;
@@ -141,12 +142,15 @@ impl Writer {
                     }
                 }
             }
+            drop(insert);
             let mut bytes = 0;
-            for update in traces.updates {
+            let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
+            for update in &traces.updates {
                 bytes += update.bytes;
-                upsert_trace(&tx, &update, self.next_seq)?;
+                upsert_trace(&mut upsert, update, self.next_seq)?;
                 self.next_seq += 1;
             }
+            drop(upsert);
             tx.commit()?;
             Ok((stored, invalid, bytes))
         })();
@@ -203,6 +207,44 @@ impl Writer {
     }
 }
 
+/// Inserts a trace's summary row, or folds a batch's change into it (`xray_merge_annotations` is the function
+/// the schema registers).
+const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name, \
+            http_method, http_url, http_status, segment_flags, subsegment_flags, segments, documents, bytes, \
+            updated_at, annotations)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (trace_id) DO UPDATE SET
+            seq = excluded.seq,
+            start_time = min(start_time, excluded.start_time),
+            end_time = CASE WHEN end_time IS NULL THEN excluded.end_time
+                            WHEN excluded.end_time IS NULL THEN end_time
+                            ELSE max(end_time, excluded.end_time) END,
+            root_rank = max(root_rank, excluded.root_rank),
+            root_start = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.root_start ELSE root_start END,
+            root_name = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.root_name ELSE root_name END,
+            http_method = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_method ELSE http_method END,
+            http_url = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_url ELSE http_url END,
+            http_status = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_status ELSE http_status END,
+            segment_flags = segment_flags | excluded.segment_flags,
+            subsegment_flags = subsegment_flags | excluded.subsegment_flags,
+            segments = segments + excluded.segments,
+            documents = documents + excluded.documents,
+            bytes = bytes + excluded.bytes,
+            updated_at = excluded.updated_at,
+            annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
+                               WHEN annotations IS NULL THEN excluded.annotations
+                               ELSE xray_merge_annotations(annotations, excluded.annotations) END";
+
+/// Inserts a document unless its trace and id are stored already.
+const INSERT_DOCUMENT: &str = "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
+     in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+     ON CONFLICT (trace_id, id) DO NOTHING";
+
 /// What storing one document changed: documents, segments and bytes added to its trace.
 #[derive(Debug, Clone, Copy)]
 struct Change {
@@ -213,26 +255,24 @@ struct Change {
 
 /// Inserts a document, or replaces its in-progress version. Returns `None` when the document is older than the
 /// stored one (an in-progress version after the complete one) and changes nothing.
-fn insert_document(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<Option<Change>> {
+fn insert_document(
+    tx: &Transaction<'_>,
+    insert: &mut rusqlite::CachedStatement<'_>,
+    r: &Record,
+) -> rusqlite::Result<Option<Change>> {
     let body_len = r.body.len() as i64;
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
-             in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-             ON CONFLICT (trace_id, id) DO NOTHING",
-        )?
-        .execute(params![
-            r.trace_id,
-            r.id,
-            r.parent_id,
-            i64::from(r.subsegment),
-            r.name,
-            r.start_time,
-            r.end_time,
-            r.in_progress,
-            r.received_at,
-            r.body,
-        ])?;
+    let inserted = insert.execute(params![
+        r.trace_id,
+        r.id,
+        r.parent_id,
+        i64::from(r.subsegment),
+        r.name,
+        r.start_time,
+        r.end_time,
+        r.in_progress,
+        r.received_at,
+        r.body,
+    ])?;
     if inserted == 1 {
         return Ok(Some(Change {
             documents: 1,
@@ -274,17 +314,18 @@ fn insert_document(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<Option<
     }))
 }
 
-/// The change a batch makes to one trace: its documents folded together, to be applied in one upsert.
+/// The change a batch makes to one trace: its documents folded together, to be applied in one upsert. Borrows
+/// from the batch's records.
 #[derive(Debug, Clone)]
-struct TraceUpdate {
-    trace_id: String,
+struct TraceUpdate<'a> {
+    trace_id: &'a str,
     start_time: f64,
     end_time: Option<f64>,
     root_rank: i64,
     root_start: f64,
-    root_name: String,
-    http_method: Option<String>,
-    http_url: Option<String>,
+    root_name: &'a str,
+    http_method: Option<&'a str>,
+    http_url: Option<&'a str>,
     http_status: Option<i64>,
     segment_flags: i64,
     subsegment_flags: i64,
@@ -292,11 +333,11 @@ struct TraceUpdate {
     documents: i64,
     bytes: i64,
     updated_at: f64,
-    annotations: Annotations,
+    annotations: Annotations<&'a str>,
 }
 
-impl TraceUpdate {
-    fn new(r: &Record, change: Change) -> TraceUpdate {
+impl<'a> TraceUpdate<'a> {
+    fn new(r: &'a Record, change: Change) -> TraceUpdate<'a> {
         let (segment_flags, subsegment_flags) = if r.subsegment {
             (0, i64::from(r.flags.0))
         } else {
@@ -305,19 +346,19 @@ impl TraceUpdate {
         let mut annotations = Annotations::new();
         for (key, value, _) in &r.annotations {
             annotations
-                .entry(key.clone())
+                .entry(key.as_str())
                 .or_default()
-                .insert(value.clone());
+                .insert(value.as_str());
         }
         TraceUpdate {
-            trace_id: r.trace_id.clone(),
+            trace_id: &r.trace_id,
             start_time: r.start_time,
             end_time: r.end_time,
             root_rank: root_rank(r),
             root_start: r.start_time,
-            root_name: r.name.clone(),
-            http_method: r.http_method.clone(),
-            http_url: r.http_url.clone(),
+            root_name: &r.name,
+            http_method: r.http_method.as_deref(),
+            http_url: r.http_url.as_deref(),
             http_status: r.http_status,
             segment_flags,
             subsegment_flags,
@@ -331,7 +372,7 @@ impl TraceUpdate {
 
     /// Folds a later document of the same trace in, as the upsert would: the root is the document of highest
     /// rank, then earliest start, the later one winning a tie.
-    fn fold(&mut self, later: TraceUpdate) {
+    fn fold(&mut self, later: TraceUpdate<'a>) {
         self.start_time = self.start_time.min(later.start_time);
         self.end_time = match (self.end_time, later.end_time) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -370,59 +411,31 @@ fn root_rank(r: &Record) -> i64 {
 
 /// The traces a batch touches, in the order first touched.
 #[derive(Debug, Default)]
-struct TraceUpdates {
-    updates: Vec<TraceUpdate>,
-    index: HashMap<String, usize>,
+struct TraceUpdates<'a> {
+    updates: Vec<TraceUpdate<'a>>,
+    index: HashMap<&'a str, usize>,
 }
 
-impl TraceUpdates {
-    fn add(&mut self, r: &Record, change: Change) {
+impl<'a> TraceUpdates<'a> {
+    fn add(&mut self, r: &'a Record, change: Change) {
         let update = TraceUpdate::new(r, change);
-        match self.index.get(&r.trace_id) {
+        match self.index.get(r.trace_id.as_str()) {
             Some(&i) => self.updates[i].fold(update),
             None => {
-                self.index.insert(r.trace_id.clone(), self.updates.len());
+                self.index.insert(&r.trace_id, self.updates.len());
                 self.updates.push(update);
             }
         }
     }
 }
 
-fn upsert_trace(tx: &Transaction<'_>, u: &TraceUpdate, seq: i64) -> rusqlite::Result<()> {
+fn upsert_trace(
+    upsert: &mut rusqlite::CachedStatement<'_>,
+    u: &TraceUpdate<'_>,
+    seq: i64,
+) -> rusqlite::Result<()> {
     let annotations = (!u.annotations.is_empty()).then(|| annotations_json(&u.annotations));
-    tx.prepare_cached(&format!(
-        "INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name, \
-            http_method, http_url, http_status, segment_flags, subsegment_flags, segments, documents, bytes, \
-            updated_at, annotations)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-         ON CONFLICT (trace_id) DO UPDATE SET
-            seq = excluded.seq,
-            start_time = min(start_time, excluded.start_time),
-            end_time = CASE WHEN end_time IS NULL THEN excluded.end_time
-                            WHEN excluded.end_time IS NULL THEN end_time
-                            ELSE max(end_time, excluded.end_time) END,
-            root_rank = max(root_rank, excluded.root_rank),
-            root_start = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                AND excluded.root_start <= root_start) THEN excluded.root_start ELSE root_start END,
-            root_name = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                AND excluded.root_start <= root_start) THEN excluded.root_name ELSE root_name END,
-            http_method = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                AND excluded.root_start <= root_start) THEN excluded.http_method ELSE http_method END,
-            http_url = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                AND excluded.root_start <= root_start) THEN excluded.http_url ELSE http_url END,
-            http_status = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                AND excluded.root_start <= root_start) THEN excluded.http_status ELSE http_status END,
-            segment_flags = segment_flags | excluded.segment_flags,
-            subsegment_flags = subsegment_flags | excluded.subsegment_flags,
-            segments = segments + excluded.segments,
-            documents = documents + excluded.documents,
-            bytes = bytes + excluded.bytes,
-            updated_at = excluded.updated_at,
-            annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
-                               WHEN annotations IS NULL THEN excluded.annotations
-                               ELSE {MERGE_ANNOTATIONS}(annotations, excluded.annotations) END"
-    ))?
-    .execute(params![
+    upsert.execute(params![
         u.trace_id,
         seq,
         u.start_time,
@@ -450,4 +463,14 @@ fn insert_rejected(tx: &Transaction<'_>, r: &Rejected) -> rusqlite::Result<()> {
     )?
     .execute(params![r.received_at, r.code, r.message, r.body])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upsert_calls_the_registered_merge_function() {
+        assert!(UPSERT_TRACE.contains(&format!("{}(", super::super::schema::MERGE_ANNOTATIONS)));
+    }
 }
