@@ -494,3 +494,64 @@ async fn the_sampling_api_can_listen_on_its_own_address() {
     assert_eq!(status, 200);
     daemon.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quota_handed_out_replaces_borrowing_in_the_sdk() {
+    let path = rules_file(
+        "sampling-reservoir",
+        &json!({"version": 2,
+            "rules": [{"host": "*", "http_method": "*", "url_path": "/q", "fixed_target": 5, "rate": 0.0}],
+            "default": {"fixed_target": 0, "rate": 0.0}}),
+    );
+    let daemon = start_with_rules(Some(&path)).await;
+    let address = daemon.sampling_address();
+    // The SDK's clock starts at the daemon's time; it moves only when told, so that each batch of decisions
+    // falls in one second.
+    let clock = std::sync::Arc::new(xray_sdk_core::clock::ManualClock::new(
+        std::time::SystemTime::now(),
+    ));
+    let sampler = std::sync::Arc::new(
+        CentralizedSampler::builder(Endpoint {
+            host: address.ip().to_string(),
+            port: address.port(),
+        })
+        .fallback(NeverSample)
+        .clock(clock.clone())
+        .seed(3)
+        .manual_polling()
+        .start()
+        .unwrap(),
+    );
+    let s = sampler.clone();
+    assert_eq!(blocking(move || s.refresh_rules()).await.unwrap(), 2);
+    let sampled_in_one_second = |sampler: &CentralizedSampler| {
+        (0..20)
+            .filter(|_| {
+                let d = sampler.should_sample(&request("GET", "/q"));
+                assert_eq!(rule_of(&d), "local-1");
+                d.sampled
+            })
+            .count()
+    };
+    // No quota yet: one borrowed request per second.
+    assert_eq!(sampled_in_one_second(&sampler), 1);
+    let s = sampler.clone();
+    blocking(move || s.report_statistics()).await.unwrap();
+    // The daemon's quota for its only client is the whole reservoir: 5 a second, in the next seconds too.
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(sampled_in_one_second(&sampler), 5);
+    }
+    let s = sampler.clone();
+    blocking(move || s.report_statistics()).await.unwrap();
+    let snapshot: Value = api(&daemon, "/api/sampling").await;
+    let rule = &snapshot["rules"][0];
+    assert_eq!(
+        rule["total"],
+        json!({"requests": 80, "sampled": 15, "borrowed": 1})
+    );
+    assert_eq!(rule["clients"][0]["reports"], 2);
+    sampler.shutdown();
+    daemon.shutdown().await.unwrap();
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}

@@ -20,6 +20,10 @@ use crate::stats::Stats;
 
 /// The most items written in one transaction.
 pub const MAX_BATCH: usize = 4096;
+/// A group of fewer items than this waits up to [`LINGER`] for more before it is written.
+pub const MIN_GROUP: usize = 256;
+/// The longest a small group waits for more items.
+pub const LINGER: Duration = Duration::from_millis(5);
 /// The most document bytes an in-memory store keeps: SQLite's in-memory databases stop growing at 1 GiB, which
 /// must hold the indexes and summaries too.
 pub const MEMORY_MAX_BYTES: u64 = 768 * 1024 * 1024;
@@ -95,15 +99,24 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            // Group commit: a small group waits a moment for more, since every commit rewrites the index pages
+            // it touched whatever the number of documents. A flush request ends the wait.
             let mut group = vec![first];
             let mut count = group[0].items.len();
+            let linger_until = Instant::now() + LINGER;
             while count < MAX_BATCH && group.last().is_some_and(|b| b.flushed.is_none()) {
-                match batches.try_recv() {
-                    Ok(batch) => {
+                let left = linger_until.saturating_duration_since(Instant::now());
+                let next = if count < MIN_GROUP && !left.is_zero() {
+                    batches.recv_timeout(left).ok()
+                } else {
+                    batches.try_recv().ok()
+                };
+                match next {
+                    Some(batch) => {
                         count += batch.items.len();
                         group.push(batch);
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
             self.write(&mut group);
