@@ -26,7 +26,7 @@ pub const MIN_GROUP: usize = 256;
 pub const LINGER: Duration = Duration::from_millis(5);
 /// The most document bytes an in-memory store keeps: SQLite's in-memory databases stop growing at 1 GiB, which
 /// must hold the indexes and summaries too.
-pub const MEMORY_MAX_BYTES: u64 = 768 * 1024 * 1024;
+pub const MEMORY_MAX_BYTES: u64 = 640 * 1024 * 1024;
 /// How often age retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
 
