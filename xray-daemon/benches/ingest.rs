@@ -3,7 +3,11 @@
 //!
 //! `cargo bench -p xray-daemon --bench ingest` runs it for an in-memory store and a file store. Environment:
 //! `BENCH_DOCS` (default 100,000: one trace each), `BENCH_SENDERS` (default 4), `BENCH_RATE` (default 50,000
-//! documents/s for the open-loop run), `BENCH_STORE` (`memory,file`).
+//! documents/s for the open-loop run), `BENCH_STORE` (`memory,file`), `BENCH_PACE` (`closed,open`).
+//!
+//! Besides wall-clock rates, which depend on what else the machine runs, it prints the CPU time of each daemon
+//! thread (from `/proc/self/task/*/schedstat`, else `stat`) and the documents stored per CPU-second of the
+//! writer thread: a figure much less sensitive to other load on the machine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::UdpSocket;
@@ -31,6 +35,38 @@ fn memory_kib(field: &str) -> u64 {
         .and_then(|rest| rest.trim_start_matches(':').split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap()
+}
+
+/// The CPU time, in seconds, of every thread of this process whose name starts with `xray-`.
+fn thread_cpu_seconds() -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let name = name.trim();
+        if !name.starts_with("xray-") {
+            continue;
+        }
+        let from_schedstat = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map(|ns| ns / 1e9);
+        let from_stat = || {
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks: f64 =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        };
+        if let Some(secs) = from_schedstat.or_else(from_stat) {
+            out.push((name.to_owned(), secs));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// A 2 KB segment datagram for trace `n`.
@@ -122,6 +158,7 @@ fn run(label: &str, store: StoreLocation, docs: u64, senders: u64, pace: Pace) {
     }
     runtime.block_on(daemon.flush());
     let elapsed = started.elapsed();
+    let cpu = thread_cpu_seconds();
     let stats = daemon.stats();
     let counts = daemon.store().counts().unwrap();
     let rate = stats.stored as f64 / elapsed.as_secs_f64();
@@ -149,6 +186,19 @@ fn run(label: &str, store: StoreLocation, docs: u64, senders: u64, pace: Pace) {
         memory_kib("VmRSS").saturating_sub(rss_before) / 1024,
         memory_kib("VmHWM") / 1024,
     );
+    let writer_cpu: f64 = cpu
+        .iter()
+        .filter(|(name, _)| name == "xray-writer")
+        .map(|(_, secs)| secs)
+        .sum();
+    println!(
+        "{label}: thread CPU time: {}; {:.0} documents stored per CPU-second of the writer",
+        cpu.iter()
+            .map(|(name, secs)| format!("{name} {secs:.2} s"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        stats.stored as f64 / writer_cpu.max(1e-9),
+    );
     let started = Instant::now();
     let list = daemon
         .store()
@@ -174,7 +224,14 @@ fn main() {
     let senders = env_number("BENCH_SENDERS", 4);
     let rate = env_number("BENCH_RATE", 50_000);
     let which = std::env::var("BENCH_STORE").unwrap_or_else(|_| "memory,file".to_owned());
-    for pace in [Pace::ClosedLoop, Pace::Rate(rate)] {
+    let paces = std::env::var("BENCH_PACE").unwrap_or_else(|_| "closed,open".to_owned());
+    let paces = [Pace::ClosedLoop, Pace::Rate(rate)]
+        .into_iter()
+        .filter(|pace| match pace {
+            Pace::ClosedLoop => paces.contains("closed"),
+            Pace::Rate(_) => paces.contains("open"),
+        });
+    for pace in paces {
         if which.contains("memory") {
             run("memory store", StoreLocation::Memory, docs, senders, pace);
         }

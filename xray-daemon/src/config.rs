@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The address of the X-Ray daemon's UDP segment port (and, later, of its TCP sampling API).
+/// The address of the X-Ray daemon's UDP segment port and of its TCP sampling API.
 pub const DEFAULT_UDP_ADDRESS: &str = "127.0.0.1:2000";
 /// The address of the JSON API.
 pub const DEFAULT_API_ADDRESS: &str = "127.0.0.1:2001";
@@ -64,6 +64,13 @@ impl Default for Retention {
 pub struct Config {
     /// The UDP address that receives segment documents. Port 0 picks a free port.
     pub udp_address: SocketAddr,
+    /// The TCP address of the sampling API (`POST /GetSamplingRules`, `POST /SamplingTargets`); `None` (the
+    /// default) listens on the UDP address, port included, as the X-Ray daemon does. With UDP port 0, the TCP
+    /// listener takes the port the UDP socket got.
+    pub sampling_address: Option<SocketAddr>,
+    /// The local sampling rules file served by the sampling API (versions 1 and 2); `None` serves the default
+    /// rule (1 request per second, then 5 %).
+    pub sampling_rules: Option<PathBuf>,
     /// The HTTP address of the JSON API. Port 0 picks a free port.
     pub api_address: SocketAddr,
     /// The trace store.
@@ -81,6 +88,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             udp_address: SocketAddr::from(([127, 0, 0, 1], 2000)),
+            sampling_address: None,
+            sampling_rules: None,
             api_address: SocketAddr::from(([127, 0, 0, 1], 2001)),
             store: StoreLocation::Memory,
             retention: Retention::default(),
@@ -91,7 +100,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration for tests and embedding: loopback, port 0 for both listeners, in-memory store.
+    /// A configuration for tests and embedding: loopback, port 0 for the listeners (the sampling API on the UDP
+    /// socket's port), in-memory store.
     pub fn ephemeral() -> Self {
         Config {
             udp_address: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ingest::receiver::{self, Receiver};
 use crate::ingest::{Message, pipeline};
+use crate::sampling::{self, SamplingService};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::Store;
 use crate::store::writer::Writer;
@@ -23,29 +24,36 @@ use crate::viewer;
 const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Batches waiting between the processing thread and the writer.
 const WRITER_QUEUE: usize = 64;
+/// With UDP port 0, how many free UDP ports are tried until the same TCP port is free too.
+const SAME_PORT_ATTEMPTS: usize = 20;
 
 /// The local X-Ray daemon. See [`Daemon::start`].
 #[derive(Debug)]
 pub struct Daemon;
 
 impl Daemon {
-    /// Binds the UDP socket and the API's TCP listener, opens the store, and starts the ingest threads and the
-    /// HTTP server on the current Tokio runtime.
+    /// Loads the sampling rules, binds the UDP socket, the sampling API's and the JSON API's TCP listeners,
+    /// opens the store, and starts the ingest threads and the HTTP servers on the current Tokio runtime.
     ///
     /// # Errors
+    /// [`Error::SamplingRules`] when the rules file cannot be read or is invalid (naming the file),
     /// [`Error::Bind`] when an address cannot be bound, [`Error::Store`]/[`Error::StoreFolder`] when the store
     /// cannot be opened, [`Error::Io`] when a thread cannot be spawned.
     pub async fn start(config: Config) -> Result<DaemonHandle, Error> {
+        let sampling = Arc::new(SamplingService::from_file(
+            config.sampling_rules.as_deref(),
+        )?);
         let store = Store::open(&config.store)?;
         let stats = Arc::new(Stats::default());
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
 
-        let socket = receiver::bind(config.udp_address, config.udp_receive_buffer)?;
+        let (socket, sampling_listener) = bind_udp_and_sampling(&config).await?;
         let udp_address = socket.local_addr().map_err(|source| Error::Io {
             context: "reading the UDP address",
             source,
         })?;
+        let sampling_address = local_address(&sampling_listener)?;
         let api_listener = bind_tcp(config.api_address).await?;
         let api_address = local_address(&api_listener)?;
 
@@ -76,25 +84,34 @@ impl Daemon {
         };
         threads.push(("receiver", spawn("xray-udp", move || receive_loop.run())?));
 
-        // Every HTTP listener is served the same way, and stops on the same signal. The sampling API joins here:
-        // bind a TCP listener on `udp_address` (same port as the UDP socket) with `bind_tcp`, and push
-        // `api::serve(listener, sampling_router, shutdown_rx.clone())` onto `servers`.
+        // Every HTTP listener is served the same way, and stops on the same signal.
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = ApiState {
             store: store.clone(),
             stats: stats.clone(),
+            sampling: sampling.clone(),
         };
-        let servers = vec![api::serve(
-            api_listener,
-            api::router(state).merge(viewer::router()),
-            shutdown_rx.clone(),
-        )];
+        let servers = vec![
+            api::serve(
+                api_listener,
+                api::router(state).merge(viewer::router()),
+                shutdown_rx.clone(),
+            ),
+            api::serve(
+                sampling_listener,
+                sampling::router(sampling.clone()),
+                shutdown_rx.clone(),
+            ),
+        ];
         log::info!(
-            "listening for segments on udp://{udp_address}, viewer and API on http://{api_address}/"
+            "listening for segments on udp://{udp_address}, sampling API on http://{sampling_address}, viewer and \
+             API on http://{api_address}/"
         );
         Ok(DaemonHandle {
             udp_address,
+            sampling_address,
             api_address,
+            sampling,
             stats,
             store,
             stop,
@@ -106,6 +123,40 @@ impl Daemon {
     }
 }
 
+/// Binds the UDP socket and the sampling API's listener: on `sampling_address` if given, else on the UDP
+/// socket's address and port. With UDP port 0, another free port is tried when the TCP port is taken.
+async fn bind_udp_and_sampling(
+    config: &Config,
+) -> Result<(std::net::UdpSocket, tokio::net::TcpListener), Error> {
+    if let Some(address) = config.sampling_address {
+        let socket = receiver::bind(config.udp_address, config.udp_receive_buffer)?;
+        return Ok((socket, bind_tcp(address).await?));
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let socket = receiver::bind(config.udp_address, config.udp_receive_buffer)?;
+        let address = socket.local_addr().map_err(|source| Error::Io {
+            context: "reading the UDP address",
+            source,
+        })?;
+        match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => return Ok((socket, listener)),
+            Err(e)
+                if config.udp_address.port() == 0
+                    && e.kind() == std::io::ErrorKind::AddrInUse
+                    && attempt < SAME_PORT_ATTEMPTS =>
+            {
+                log::debug!(
+                    "TCP port {} is taken; trying another UDP port",
+                    address.port()
+                );
+            }
+            Err(source) => return Err(Error::Bind { address, source }),
+        }
+    }
+}
+
 async fn bind_tcp(address: SocketAddr) -> Result<tokio::net::TcpListener, Error> {
     tokio::net::TcpListener::bind(address)
         .await
@@ -114,7 +165,7 @@ async fn bind_tcp(address: SocketAddr) -> Result<tokio::net::TcpListener, Error>
 
 fn local_address(listener: &tokio::net::TcpListener) -> Result<SocketAddr, Error> {
     listener.local_addr().map_err(|source| Error::Io {
-        context: "reading the API address",
+        context: "reading a listener's address",
         source,
     })
 }
@@ -136,7 +187,9 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
 #[derive(Debug)]
 pub struct DaemonHandle {
     udp_address: SocketAddr,
+    sampling_address: SocketAddr,
     api_address: SocketAddr,
+    sampling: Arc<SamplingService>,
     stats: Arc<Stats>,
     store: Store,
     stop: Arc<AtomicBool>,
@@ -150,6 +203,17 @@ impl DaemonHandle {
     /// The bound UDP address (with the real port when port 0 was asked for).
     pub fn udp_address(&self) -> SocketAddr {
         self.udp_address
+    }
+
+    /// The bound address of the sampling API (by default the UDP address, as with the X-Ray daemon): what an
+    /// SDK's `AWS_XRAY_DAEMON_ADDRESS` points at.
+    pub fn sampling_address(&self) -> SocketAddr {
+        self.sampling_address
+    }
+
+    /// The sampling rules served, and what clients reported.
+    pub fn sampling(&self) -> &SamplingService {
+        &self.sampling
     }
 
     /// The bound address of the JSON API.

@@ -32,6 +32,9 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The sampling rules file could not be read, or is not a valid rules file (the message names the file).
+    #[error("{0}")]
+    SamplingRules(#[from] xray_sdk_types::sampling::LocalRulesFileError),
     /// A worker thread ended abnormally.
     #[error("the {0} thread panicked")]
     ThreadPanicked(&'static str),

@@ -1,6 +1,7 @@
 //! `xray-daemon`: a local stand-in for the AWS X-Ray daemon that keeps what it receives.
 //!
-//! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000`), validates every segment document with the
+//! It listens where the X-Ray daemon does (UDP `127.0.0.1:2000` for segments, TCP `127.0.0.1:2000` for the
+//! sampling API, served from a local rules file with working reservoir quotas), validates every segment document with the
 //! shared rules of [`xray_sdk_types`], assembles independent subsegments into their traces in any arrival order,
 //! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`, along with a
 //! web viewer (trace list, waterfall, service map) at `http://127.0.0.1:2001/`.
@@ -27,6 +28,7 @@
 //! | [`store`] | SQLite: the batched writer, queries, retention |
 //! | [`trace`] | assembly of a trace's documents into trees |
 //! | [`map`] | the service map computed from traces |
+//! | [`sampling`] | the sampling API on the TCP address: rules from a local rules file, reservoir targets |
 //! | [`api`] | the JSON API and the serving of HTTP listeners |
 //! | [`viewer`] | the web pages, with their assets embedded |
 //! | [`cli`] | the `xray` command |
@@ -45,6 +47,7 @@ pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod map;
+pub mod sampling;
 pub mod stats;
 pub mod store;
 pub mod trace;

@@ -8,8 +8,11 @@
 //! | `GET /api/invalid` | the newest invalid documents with their reasons (`?limit=`, default 100) |
 //! | `GET /api/map` | the service map of the traces that started in `?from=&to=` (epoch seconds) ([`map::get`]) |
 
+//! | `GET /api/sampling` | the sampling rules served, with each client's statistics and quota ([`crate::sampling`]) |
+
 pub mod error;
 pub mod map;
+pub mod sampling;
 pub mod stats;
 pub mod traces;
 
@@ -19,6 +22,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::sync::watch;
 
+use crate::sampling::SamplingService;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -29,6 +33,8 @@ pub struct ApiState {
     pub store: Store,
     /// The daemon's counters.
     pub stats: Arc<Stats>,
+    /// The sampling API's rules and statistics.
+    pub sampling: Arc<SamplingService>,
 }
 
 /// The JSON API's routes. Other route sets (the viewer's pages) can be merged into it with [`Router::merge`].
@@ -39,6 +45,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/stats", get(stats::get))
         .route("/api/invalid", get(stats::invalid))
         .route("/api/map", get(map::get))
+        .route("/api/sampling", get(sampling::get))
         .with_state(state)
 }
 

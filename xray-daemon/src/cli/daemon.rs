@@ -18,6 +18,13 @@ pub struct DaemonArgs {
     /// The UDP address for segment documents.
     #[arg(long = "udp-address", short = 'b', default_value = DEFAULT_UDP_ADDRESS)]
     pub udp_address: SocketAddr,
+    /// The TCP address of the sampling API [default: the UDP address, port included].
+    #[arg(long = "tcp-address", short = 't')]
+    pub tcp_address: Option<SocketAddr>,
+    /// A local sampling rules file (versions 1 and 2 of the SDKs' format) served by the sampling API
+    /// [default: 1 request per second, then 5 %].
+    #[arg(long = "sampling-rules", value_name = "FILE")]
+    pub sampling_rules: Option<PathBuf>,
     /// The HTTP address of the JSON API.
     #[arg(long = "api-address", default_value = DEFAULT_API_ADDRESS)]
     pub api_address: SocketAddr,
@@ -31,7 +38,7 @@ pub struct DaemonArgs {
     /// Remove traces not updated for this long (e.g. 90s, 15m, 24h, 7d).
     #[arg(long = "max-age", default_value = "24h", value_parser = parse_duration)]
     pub max_age: Duration,
-    /// Remove the oldest traces when the stored documents exceed this many MiB.
+    /// Remove the oldest traces when the stored documents exceed this many MiB (at most 640 with --memory).
     #[arg(long = "max-size-mb", default_value_t = 512)]
     pub max_size_mb: u64,
 }
@@ -46,6 +53,8 @@ impl DaemonArgs {
         };
         Config {
             udp_address: self.udp_address,
+            sampling_address: self.tcp_address,
+            sampling_rules: self.sampling_rules.clone(),
             api_address: self.api_address,
             store,
             retention: Retention {
@@ -84,9 +93,14 @@ pub fn run(args: DaemonArgs) -> ExitCode {
             StoreLocation::File(path) => log::info!("storing traces in {}", path.display()),
             StoreLocation::Memory => log::info!("storing traces in memory"),
         }
+        match &config.sampling_rules {
+            Some(path) => log::info!("serving the sampling rules of {}", path.display()),
+            None => log::info!("serving the default sampling rule"),
+        }
         println!(
-            "xray daemon: segments on udp://{}, viewer on http://{}/ (JSON API under /api/)",
+            "xray daemon: segments on udp://{}, sampling API on http://{}, viewer on http://{}/ (JSON API under /api/)",
             daemon.udp_address(),
+            daemon.sampling_address(),
             daemon.api_address()
         );
         wait_for_signal().await;

@@ -34,6 +34,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Opens a private database in memory, through SQLite's `memdb` VFS.
+///
+/// Not `:memory:`: SQLite keeps a `:memory:` database in its page cache and, at every commit, walks the whole
+/// cache (the whole database) to drop pages past its end, which made each commit cost in proportion to the
+/// traces held. Through `memdb`, the database is a growable buffer behind an ordinary, bounded page cache.
+fn open_memory() -> rusqlite::Result<Connection> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // Without a leading `/` the name is private to this connection.
+    let uri = format!("file:xray-memory-{}-{n}?vfs=memdb", std::process::id());
+    Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `location`.
     ///
@@ -43,7 +62,7 @@ impl Store {
     pub fn open(location: &StoreLocation) -> Result<Store, Error> {
         match location {
             StoreLocation::Memory => {
-                let conn = Connection::open_in_memory()?;
+                let conn = open_memory()?;
                 schema::create(&conn, false)?;
                 let conn = Arc::new(Mutex::new(conn));
                 Ok(Store {

@@ -162,7 +162,7 @@ impl Store {
     pub fn list_traces(&self, filter: &TraceFilter) -> rusqlite::Result<Vec<TraceSummary>> {
         let mut sql = format!(
             "SELECT t.trace_id, t.root_name, t.start_time, t.end_time, {STATUS_BITS}, t.http_method, t.http_url, \
-             t.http_status, t.segments, t.documents, t.updated_at, t.seq FROM traces t WHERE 1"
+             t.http_status, t.segments, t.documents, t.updated_at, t.seq, t.annotations FROM traces t WHERE 1"
         );
         let mut args: Vec<SqlValue> = Vec::new();
         if let Some(trace_id) = &filter.trace_id {
@@ -187,12 +187,14 @@ impl Store {
             sql.push_str(&format!(" AND {test}"));
         }
         for (key, value) in &filter.annotations {
+            // A string annotation equal to the text, a boolean named by it, or a number equal to it.
             sql.push_str(
-                " AND EXISTS (SELECT 1 FROM annotations a WHERE a.trace_id = t.trace_id AND a.key = ? \
-                 AND (a.value = ? OR a.value = ? OR a.number = ?))",
+                " AND EXISTS (SELECT 1 FROM json_each(t.annotations) k, json_each(k.value) v WHERE k.key = ? \
+                 AND ((v.type = 'text' AND v.value = ?) OR v.type = ? \
+                 OR (v.type IN ('integer', 'real') AND v.value = ?)))",
             );
             args.push(SqlValue::Text(key.clone()));
-            args.push(SqlValue::Text(Value::String(value.clone()).to_string()));
+            args.push(SqlValue::Text(value.clone()));
             let boolean = match value.as_str() {
                 "true" | "false" => value.clone(),
                 _ => String::new(),
@@ -241,28 +243,17 @@ impl Store {
                     url: row.get(6)?,
                     status: row.get(7)?,
                 },
-                annotations: BTreeMap::new(),
+                annotations: row
+                    .get::<_, Option<String>>(12)?
+                    .map(|text| annotation_values(&text))
+                    .unwrap_or_default(),
                 segments: row.get(8)?,
                 documents: row.get(9)?,
                 updated_at: row.get(10)?,
                 seq: row.get(11)?,
             })
         })?;
-        let mut summaries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut notes = conn.prepare_cached(
-            "SELECT key, value FROM annotations WHERE trace_id = ?1 ORDER BY key, value",
-        )?;
-        for summary in &mut summaries {
-            let rows = notes.query_map(params![summary.id], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (key, value) = row?;
-                let value = serde_json::from_str(&value).unwrap_or(Value::String(value));
-                summary.annotations.entry(key).or_default().push(value);
-            }
-        }
-        Ok(summaries)
+        rows.collect()
     }
 
     /// The summary of one trace, if stored.
@@ -387,6 +378,20 @@ impl Store {
         self.reader()
             .query_row("SELECT coalesce(max(seq), 0) FROM traces", [], |r| r.get(0))
     }
+}
+
+/// The `annotations` column as the summary shows it: key to the distinct values.
+fn annotation_values(text: &str) -> BTreeMap<String, Vec<Value>> {
+    super::schema::parse_annotations(text)
+        .into_iter()
+        .map(|(key, values)| {
+            let values = values
+                .iter()
+                .map(|v| serde_json::from_str(v).unwrap_or(Value::String(v.clone())))
+                .collect();
+            (key, values)
+        })
+        .collect()
 }
 
 fn round_micros(seconds: f64) -> f64 {

@@ -10,11 +10,9 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
     let mut freed = 0;
     {
         let mut docs = tx.prepare_cached("DELETE FROM documents WHERE trace_id = ?1")?;
-        let mut notes = tx.prepare_cached("DELETE FROM annotations WHERE trace_id = ?1")?;
         let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
         for (trace_id, bytes) in victims {
             docs.execute(params![trace_id])?;
-            notes.execute(params![trace_id])?;
             traces.execute(params![trace_id])?;
             freed += bytes;
         }
@@ -23,14 +21,23 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
     Ok(freed)
 }
 
+/// The least recently updated traces (lowest sequence numbers), up to [`STEP`], stopping at the first one
+/// updated at or after `before`. Sequence numbers follow update times, so this reads only what is due rather
+/// than every trace (should the clock step back, traces updated before the step wait until those after it are
+/// due).
 fn oldest(conn: &Connection, before: Option<f64>) -> rusqlite::Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT trace_id, bytes FROM traces WHERE updated_at < ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![before.unwrap_or(f64::MAX), STEP], |row| {
-        Ok((row.get(0)?, row.get(1)?))
-    })?;
-    rows.collect()
+    let before = before.unwrap_or(f64::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT trace_id, bytes, updated_at FROM traces ORDER BY seq LIMIT ?1")?;
+    let mut rows = stmt.query(params![STEP])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        if row.get::<_, f64>(2)? >= before {
+            break;
+        }
+        out.push((row.get(0)?, row.get(1)?));
+    }
+    Ok(out)
 }
 
 /// Removes the traces not updated since `cutoff` (epoch seconds). Returns the document bytes freed.

@@ -1,6 +1,20 @@
-//! The database schema.
+//! The database schema, its migration, and the SQL function the writer merges annotations with.
+//!
+//! Annotations live in the trace's row, as a JSON object from key to the distinct values seen (each list sorted
+//! by the values' JSON text), rather than in a table of their own: one row less to index per annotation, and a
+//! trace summary reads them with no second query. Version 1 of the schema had an `annotations` table; opening
+//! such a file moves its rows into the column.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use serde_json::Value;
+
+/// The page size of new stores.
+const PAGE_SIZE: i64 = 16_384;
+/// The schema version, in `PRAGMA user_version`.
+const VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS documents (
@@ -32,17 +46,11 @@ CREATE TABLE IF NOT EXISTS traces (
     segments         INTEGER NOT NULL,
     documents        INTEGER NOT NULL,
     bytes            INTEGER NOT NULL,
-    updated_at       REAL NOT NULL
+    updated_at       REAL NOT NULL,
+    annotations      TEXT              -- JSON: key to the distinct values, or NULL for none
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_time);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces (seq);
-CREATE TABLE IF NOT EXISTS annotations (
-    trace_id TEXT NOT NULL,
-    key      TEXT NOT NULL,
-    value    TEXT NOT NULL,       -- the value as JSON
-    number   REAL,                -- the value, when it is a number
-    PRIMARY KEY (trace_id, key, value)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS invalid (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at REAL NOT NULL,
@@ -52,14 +60,35 @@ CREATE TABLE IF NOT EXISTS invalid (
 );
 ";
 
-/// Creates the tables if missing, and sets the connection up for fast batched writes.
+/// Version 1 kept annotations in a table: move them into `traces.annotations`.
+const MIGRATE_FROM_1: &str = "
+ALTER TABLE traces ADD COLUMN annotations TEXT;
+UPDATE traces SET annotations = (
+    SELECT json_group_object(key, json(vals)) FROM (
+        SELECT key, json_group_array(json(value)) AS vals
+        FROM (SELECT key, value FROM annotations a WHERE a.trace_id = traces.trace_id ORDER BY key, value)
+        GROUP BY key))
+WHERE trace_id IN (SELECT trace_id FROM annotations);
+DROP TABLE annotations;
+";
+
+/// The name of the SQL function `xray_merge_annotations(old, new)`: the union of two annotation objects.
+pub(super) const MERGE_ANNOTATIONS: &str = "xray_merge_annotations";
+
+/// Creates the tables if missing (migrating an older schema), registers the writer's SQL function, and sets the
+/// connection up for fast batched writes.
 pub(super) fn create(conn: &Connection, file: bool) -> rusqlite::Result<()> {
+    // Before the first table: large pages, so that a 2 KB document shares its page (and its WAL frame and write
+    // call) with several others. A file created with another page size keeps it.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     if file {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // A local trace store favours speed over surviving a power cut: the OS, not fsync, makes writes durable
         // (a daemon crash or restart loses nothing).
         conn.pragma_update(None, "synchronous", "OFF")?;
-        conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
+        // Checkpoint every 16 MiB of WAL (1024 pages of 16 KiB): short pauses of the writer, which the ingest
+        // queue absorbs.
+        conn.pragma_update(None, "wal_autocheckpoint", 1024)?;
     } else {
         // Nothing to recover in memory; a failed batch is logged and counted, and the totals are read again.
         conn.pragma_update(None, "journal_mode", "OFF")?;
@@ -68,5 +97,154 @@ pub(super) fn create(conn: &Connection, file: bool) -> rusqlite::Result<()> {
     // 16 MiB of page cache: the writer's working set, bounded.
     conn.pragma_update(None, "cache_size", -16_384)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(SCHEMA)
+    conn.create_scalar_function(
+        MERGE_ANNOTATIONS,
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let old: Option<String> = ctx.get(0)?;
+            let new: Option<String> = ctx.get(1)?;
+            Ok(match (old, new) {
+                (Some(old), Some(new)) => {
+                    let mut merged = parse_annotations(&old);
+                    for (key, values) in parse_annotations(&new) {
+                        merged.entry(key).or_default().extend(values);
+                    }
+                    Some(annotations_json(&merged))
+                }
+                (old, new) => old.or(new),
+            })
+        },
+    )?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let v1_annotations: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'annotations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if version < VERSION && v1_annotations {
+        conn.execute_batch(&format!("BEGIN;{MIGRATE_FROM_1}COMMIT;"))?;
+    }
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "user_version", VERSION)
+}
+
+/// Annotations by key, each value as its JSON text (which sorts them, and makes them distinct).
+pub type Annotations<S = String> = BTreeMap<S, BTreeSet<S>>;
+
+/// Reads the `annotations` column; what does not parse reads as nothing.
+pub fn parse_annotations(text: &str) -> Annotations {
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(text) else {
+        return Annotations::new();
+    };
+    object
+        .into_iter()
+        .map(|(key, values)| {
+            let values = match values {
+                Value::Array(values) => values.iter().map(Value::to_string).collect(),
+                other => BTreeSet::from([other.to_string()]),
+            };
+            (key, values)
+        })
+        .collect()
+}
+
+/// Writes the `annotations` column.
+pub fn annotations_json<S: AsRef<str>>(annotations: &Annotations<S>) -> String {
+    let mut out = String::from("{");
+    for (i, (key, values)) in annotations.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.as_ref().to_owned()).to_string());
+        out.push_str(":[");
+        for (j, value) in values.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str(value.as_ref());
+        }
+        out.push(']');
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_round_trip_and_merge() {
+        let a = parse_annotations(r#"{"customer":["alice"],"n":[2,1]}"#);
+        assert_eq!(annotations_json(&a), r#"{"customer":["alice"],"n":[1,2]}"#);
+        let conn = Connection::open_in_memory().unwrap();
+        create(&conn, false).unwrap();
+        let merged: String = conn
+            .query_row(
+                "SELECT xray_merge_annotations(?1, ?2)",
+                [
+                    r#"{"customer":["alice"],"n":[1]}"#,
+                    r#"{"customer":["bob","alice"],"flag":[true]}"#,
+                ],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            merged,
+            r#"{"customer":["alice","bob"],"flag":[true],"n":[1]}"#
+        );
+        let kept: Option<String> = conn
+            .query_row(
+                "SELECT xray_merge_annotations(NULL, '{\"a\":[1]}')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some(r#"{"a":[1]}"#));
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE traces (trace_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, start_time REAL NOT NULL,
+                end_time REAL, root_rank INTEGER NOT NULL, root_start REAL NOT NULL, root_name TEXT NOT NULL,
+                http_method TEXT, http_url TEXT, http_status INTEGER, segment_flags INTEGER NOT NULL,
+                subsegment_flags INTEGER NOT NULL, segments INTEGER NOT NULL, documents INTEGER NOT NULL,
+                bytes INTEGER NOT NULL, updated_at REAL NOT NULL) WITHOUT ROWID;
+             CREATE TABLE annotations (trace_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, number REAL,
+                PRIMARY KEY (trace_id, key, value)) WITHOUT ROWID;
+             INSERT INTO traces VALUES ('t1', 1, 1.0, 2.0, 2, 1.0, 'a', NULL, NULL, NULL, 0, 0, 1, 1, 10, 3.0);
+             INSERT INTO traces VALUES ('t2', 2, 1.0, 2.0, 2, 1.0, 'b', NULL, NULL, NULL, 0, 0, 1, 1, 10, 3.0);
+             INSERT INTO annotations VALUES ('t1', 'n', '2', 2.0), ('t1', 'n', '10', 10.0), ('t1', 'c', '\"x\"', NULL);",
+        )
+        .unwrap();
+        create(&conn, false).unwrap();
+        let rows: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT trace_id, annotations FROM traces ORDER BY trace_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "t1".to_owned(),
+                    Some(r#"{"c":["x"],"n":[10,2]}"#.to_owned())
+                ),
+                ("t2".to_owned(), None)
+            ]
+        );
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'annotations'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
 }

@@ -1,5 +1,9 @@
 //! The writer thread: batches of ingested items, written in one transaction each.
+//!
+//! Each document is one row of `documents`; the documents of a batch that belong to the same trace are folded
+//! together first, so that each trace touched gets one upsert of its `traces` row per batch.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -9,12 +13,20 @@ use rusqlite::{Transaction, params};
 
 use super::Store;
 use super::retention;
-use crate::config::Retention;
+use super::schema::{Annotations, annotations_json};
+use crate::config::{Retention, StoreLocation};
 use crate::ingest::{Item, Record, Rejected};
 use crate::stats::Stats;
 
 /// The most items written in one transaction.
 pub const MAX_BATCH: usize = 4096;
+/// A group of fewer items than this waits up to [`LINGER`] for more before it is written.
+pub const MIN_GROUP: usize = 256;
+/// The longest a small group waits for more items.
+pub const LINGER: Duration = Duration::from_millis(5);
+/// The most document bytes an in-memory store keeps: SQLite's in-memory databases stop growing at 1 GiB, which
+/// must hold the indexes and summaries too.
+pub const MEMORY_MAX_BYTES: u64 = 640 * 1024 * 1024;
 /// How often age retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -51,6 +63,14 @@ impl Writer {
         queued_bytes: Arc<AtomicUsize>,
         retention: Retention,
     ) -> rusqlite::Result<Writer> {
+        let mut retention = retention;
+        if *store.location() == StoreLocation::Memory && retention.max_bytes > MEMORY_MAX_BYTES {
+            log::warn!(
+                "an in-memory store keeps at most {} MiB of documents",
+                MEMORY_MAX_BYTES / (1024 * 1024)
+            );
+            retention.max_bytes = MEMORY_MAX_BYTES;
+        }
         let (seq, bytes) = store.writer().query_row(
             "SELECT coalesce(max(seq), 0), coalesce(sum(bytes), 0) FROM traces",
             [],
@@ -79,15 +99,24 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            // Group commit: a small group waits a moment for more, since every commit rewrites the index pages
+            // it touched whatever the number of documents. A flush request ends the wait.
             let mut group = vec![first];
             let mut count = group[0].items.len();
+            let linger_until = Instant::now() + LINGER;
             while count < MAX_BATCH && group.last().is_some_and(|b| b.flushed.is_none()) {
-                match batches.try_recv() {
-                    Ok(batch) => {
+                let left = linger_until.saturating_duration_since(Instant::now());
+                let next = if count < MIN_GROUP && !left.is_zero() {
+                    batches.recv_timeout(left).ok()
+                } else {
+                    batches.try_recv().ok()
+                };
+                match next {
+                    Some(batch) => {
                         count += batch.items.len();
                         group.push(batch);
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
             self.write(&mut group);
@@ -106,14 +135,18 @@ impl Writer {
     fn write(&mut self, group: &mut [Batch]) {
         let store = self.store.clone();
         let mut conn = store.writer();
-        let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>)> {
+        let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>, i64)> {
             let tx = conn.transaction()?;
             let mut stored = 0;
             let mut invalid = Vec::new();
+            let mut traces = TraceUpdates::default();
+            let mut insert = tx.prepare_cached(INSERT_DOCUMENT)?;
             for item in group.iter().flat_map(|b| b.items.iter()) {
                 match item {
                     Item::Valid(record) => {
-                        self.insert_record(&tx, record)?;
+                        if let Some(change) = insert_document(&tx, &mut insert, record)? {
+                            traces.add(record, change);
+                        }
                         stored += 1;
                     }
                     Item::Invalid(rejected) => {
@@ -122,11 +155,21 @@ impl Writer {
                     }
                 }
             }
+            drop(insert);
+            let mut bytes = 0;
+            let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
+            for update in &traces.updates {
+                bytes += update.bytes;
+                upsert_trace(&mut upsert, update, self.next_seq)?;
+                self.next_seq += 1;
+            }
+            drop(upsert);
             tx.commit()?;
-            Ok((stored, invalid))
+            Ok((stored, invalid, bytes))
         })();
         match result {
-            Ok((stored, invalid)) => {
+            Ok((stored, invalid, bytes)) => {
+                self.total_bytes += bytes;
                 self.stats.add_stored(stored);
                 for code in invalid {
                     self.stats.add_invalid(code);
@@ -146,126 +189,6 @@ impl Writer {
                 }
             }
         }
-    }
-
-    fn insert_record(&mut self, tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
-        let body_len = r.body.len() as i64;
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
-                 in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-                 ON CONFLICT (trace_id, id) DO NOTHING",
-            )?
-            .execute(params![
-                r.trace_id,
-                r.id,
-                r.parent_id,
-                i64::from(r.subsegment),
-                r.name,
-                r.start_time,
-                r.end_time,
-                r.in_progress,
-                r.received_at,
-                r.body,
-            ])?;
-        let (documents, segments, bytes) = if inserted == 1 {
-            (1, i64::from(!r.subsegment), body_len)
-        } else {
-            let (old_in_progress, old_len): (bool, i64) = tx
-                .prepare_cached(
-                    "SELECT in_progress, length(body) FROM documents WHERE trace_id = ?1 AND id = ?2",
-                )?
-                .query_row(params![r.trace_id, r.id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-            // A complete document replaces its in-progress version, never the other way round.
-            if r.in_progress && !old_in_progress {
-                return Ok(());
-            }
-            tx.prepare_cached(
-                "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
-                 in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
-            )?
-            .execute(params![
-                r.trace_id,
-                r.id,
-                r.parent_id,
-                i64::from(r.subsegment),
-                r.name,
-                r.start_time,
-                r.end_time,
-                r.in_progress,
-                r.received_at,
-                r.body,
-            ])?;
-            (0, 0, body_len - old_len)
-        };
-        let rank: i64 = match (r.subsegment, r.parent_id.is_some()) {
-            (true, _) => 0,
-            (false, true) => 1,
-            (false, false) => 2,
-        };
-        let (segment_flags, subsegment_flags) = if r.subsegment {
-            (0, i64::from(r.flags.0))
-        } else {
-            (i64::from(r.flags.0), 0)
-        };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        tx.prepare_cached(
-            "INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name, \
-                http_method, http_url, http_status, segment_flags, subsegment_flags, segments, documents, bytes, \
-                updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT (trace_id) DO UPDATE SET
-                seq = excluded.seq,
-                start_time = min(start_time, excluded.start_time),
-                end_time = CASE WHEN end_time IS NULL THEN excluded.end_time
-                                WHEN excluded.end_time IS NULL THEN end_time
-                                ELSE max(end_time, excluded.end_time) END,
-                root_rank = max(root_rank, excluded.root_rank),
-                root_start = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                    AND excluded.root_start <= root_start) THEN excluded.root_start ELSE root_start END,
-                root_name = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                    AND excluded.root_start <= root_start) THEN excluded.root_name ELSE root_name END,
-                http_method = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                    AND excluded.root_start <= root_start) THEN excluded.http_method ELSE http_method END,
-                http_url = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                    AND excluded.root_start <= root_start) THEN excluded.http_url ELSE http_url END,
-                http_status = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
-                    AND excluded.root_start <= root_start) THEN excluded.http_status ELSE http_status END,
-                segment_flags = segment_flags | excluded.segment_flags,
-                subsegment_flags = subsegment_flags | excluded.subsegment_flags,
-                segments = segments + excluded.segments,
-                documents = documents + excluded.documents,
-                bytes = bytes + excluded.bytes,
-                updated_at = excluded.updated_at",
-        )?
-        .execute(params![
-            r.trace_id,
-            seq,
-            r.start_time,
-            r.end_time,
-            rank,
-            r.name,
-            r.http_method,
-            r.http_url,
-            r.http_status,
-            segment_flags,
-            subsegment_flags,
-            segments,
-            documents,
-            bytes,
-            r.received_at,
-        ])?;
-        self.total_bytes += bytes;
-        if !r.annotations.is_empty() {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO annotations (trace_id, key, value, number) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (key, value, number) in &r.annotations {
-                insert.execute(params![r.trace_id, key, value, number])?;
-            }
-        }
-        Ok(())
     }
 
     fn apply_retention(&mut self, force: bool) {
@@ -297,10 +220,270 @@ impl Writer {
     }
 }
 
+/// Inserts a trace's summary row, or folds a batch's change into it (`xray_merge_annotations` is the function
+/// the schema registers).
+const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name, \
+            http_method, http_url, http_status, segment_flags, subsegment_flags, segments, documents, bytes, \
+            updated_at, annotations)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (trace_id) DO UPDATE SET
+            seq = excluded.seq,
+            start_time = min(start_time, excluded.start_time),
+            end_time = CASE WHEN end_time IS NULL THEN excluded.end_time
+                            WHEN excluded.end_time IS NULL THEN end_time
+                            ELSE max(end_time, excluded.end_time) END,
+            root_rank = max(root_rank, excluded.root_rank),
+            root_start = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.root_start ELSE root_start END,
+            root_name = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.root_name ELSE root_name END,
+            http_method = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_method ELSE http_method END,
+            http_url = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_url ELSE http_url END,
+            http_status = CASE WHEN excluded.root_rank > root_rank OR (excluded.root_rank = root_rank
+                AND excluded.root_start <= root_start) THEN excluded.http_status ELSE http_status END,
+            segment_flags = segment_flags | excluded.segment_flags,
+            subsegment_flags = subsegment_flags | excluded.subsegment_flags,
+            segments = segments + excluded.segments,
+            documents = documents + excluded.documents,
+            bytes = bytes + excluded.bytes,
+            updated_at = excluded.updated_at,
+            annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
+                               WHEN annotations IS NULL THEN excluded.annotations
+                               ELSE xray_merge_annotations(annotations, excluded.annotations) END";
+
+/// Inserts a document unless its trace and id are stored already.
+const INSERT_DOCUMENT: &str = "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
+     in_progress, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+     ON CONFLICT (trace_id, id) DO NOTHING";
+
+/// What storing one document changed: documents, segments and bytes added to its trace.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    documents: i64,
+    segments: i64,
+    bytes: i64,
+}
+
+/// Inserts a document, or replaces its in-progress version. Returns `None` when the document is older than the
+/// stored one (an in-progress version after the complete one) and changes nothing.
+fn insert_document(
+    tx: &Transaction<'_>,
+    insert: &mut rusqlite::CachedStatement<'_>,
+    r: &Record,
+) -> rusqlite::Result<Option<Change>> {
+    let body_len = r.body.len() as i64;
+    let inserted = insert.execute(params![
+        r.trace_id,
+        r.id,
+        r.parent_id,
+        i64::from(r.subsegment),
+        r.name,
+        r.start_time,
+        r.end_time,
+        r.in_progress,
+        r.received_at,
+        r.body,
+    ])?;
+    if inserted == 1 {
+        return Ok(Some(Change {
+            documents: 1,
+            segments: i64::from(!r.subsegment),
+            bytes: body_len,
+        }));
+    }
+    let (old_in_progress, old_len): (bool, i64) = tx
+        .prepare_cached(
+            "SELECT in_progress, length(body) FROM documents WHERE trace_id = ?1 AND id = ?2",
+        )?
+        .query_row(params![r.trace_id, r.id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    // A complete document replaces its in-progress version, never the other way round.
+    if r.in_progress && !old_in_progress {
+        return Ok(None);
+    }
+    tx.prepare_cached(
+        "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
+         in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        r.trace_id,
+        r.id,
+        r.parent_id,
+        i64::from(r.subsegment),
+        r.name,
+        r.start_time,
+        r.end_time,
+        r.in_progress,
+        r.received_at,
+        r.body,
+    ])?;
+    Ok(Some(Change {
+        documents: 0,
+        segments: 0,
+        bytes: body_len - old_len,
+    }))
+}
+
+/// The change a batch makes to one trace: its documents folded together, to be applied in one upsert. Borrows
+/// from the batch's records.
+#[derive(Debug, Clone)]
+struct TraceUpdate<'a> {
+    trace_id: &'a str,
+    start_time: f64,
+    end_time: Option<f64>,
+    root_rank: i64,
+    root_start: f64,
+    root_name: &'a str,
+    http_method: Option<&'a str>,
+    http_url: Option<&'a str>,
+    http_status: Option<i64>,
+    segment_flags: i64,
+    subsegment_flags: i64,
+    segments: i64,
+    documents: i64,
+    bytes: i64,
+    updated_at: f64,
+    annotations: Annotations<&'a str>,
+}
+
+impl<'a> TraceUpdate<'a> {
+    fn new(r: &'a Record, change: Change) -> TraceUpdate<'a> {
+        let (segment_flags, subsegment_flags) = if r.subsegment {
+            (0, i64::from(r.flags.0))
+        } else {
+            (i64::from(r.flags.0), 0)
+        };
+        let mut annotations = Annotations::new();
+        for (key, value, _) in &r.annotations {
+            annotations
+                .entry(key.as_str())
+                .or_default()
+                .insert(value.as_str());
+        }
+        TraceUpdate {
+            trace_id: &r.trace_id,
+            start_time: r.start_time,
+            end_time: r.end_time,
+            root_rank: root_rank(r),
+            root_start: r.start_time,
+            root_name: &r.name,
+            http_method: r.http_method.as_deref(),
+            http_url: r.http_url.as_deref(),
+            http_status: r.http_status,
+            segment_flags,
+            subsegment_flags,
+            segments: change.segments,
+            documents: change.documents,
+            bytes: change.bytes,
+            updated_at: r.received_at,
+            annotations,
+        }
+    }
+
+    /// Folds a later document of the same trace in, as the upsert would: the root is the document of highest
+    /// rank, then earliest start, the later one winning a tie.
+    fn fold(&mut self, later: TraceUpdate<'a>) {
+        self.start_time = self.start_time.min(later.start_time);
+        self.end_time = match (self.end_time, later.end_time) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if later.root_rank > self.root_rank
+            || (later.root_rank == self.root_rank && later.root_start <= self.root_start)
+        {
+            self.root_rank = later.root_rank;
+            self.root_start = later.root_start;
+            self.root_name = later.root_name;
+            self.http_method = later.http_method;
+            self.http_url = later.http_url;
+            self.http_status = later.http_status;
+        }
+        self.segment_flags |= later.segment_flags;
+        self.subsegment_flags |= later.subsegment_flags;
+        self.segments += later.segments;
+        self.documents += later.documents;
+        self.bytes += later.bytes;
+        self.updated_at = later.updated_at;
+        for (key, values) in later.annotations {
+            self.annotations.entry(key).or_default().extend(values);
+        }
+    }
+}
+
+/// 2: a segment without parent, 1: a segment, 0: an independent subsegment.
+fn root_rank(r: &Record) -> i64 {
+    match (r.subsegment, r.parent_id.is_some()) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => 2,
+    }
+}
+
+/// The traces a batch touches, in the order first touched.
+#[derive(Debug, Default)]
+struct TraceUpdates<'a> {
+    updates: Vec<TraceUpdate<'a>>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> TraceUpdates<'a> {
+    fn add(&mut self, r: &'a Record, change: Change) {
+        let update = TraceUpdate::new(r, change);
+        match self.index.get(r.trace_id.as_str()) {
+            Some(&i) => self.updates[i].fold(update),
+            None => {
+                self.index.insert(&r.trace_id, self.updates.len());
+                self.updates.push(update);
+            }
+        }
+    }
+}
+
+fn upsert_trace(
+    upsert: &mut rusqlite::CachedStatement<'_>,
+    u: &TraceUpdate<'_>,
+    seq: i64,
+) -> rusqlite::Result<()> {
+    let annotations = (!u.annotations.is_empty()).then(|| annotations_json(&u.annotations));
+    upsert.execute(params![
+        u.trace_id,
+        seq,
+        u.start_time,
+        u.end_time,
+        u.root_rank,
+        u.root_start,
+        u.root_name,
+        u.http_method,
+        u.http_url,
+        u.http_status,
+        u.segment_flags,
+        u.subsegment_flags,
+        u.segments,
+        u.documents,
+        u.bytes,
+        u.updated_at,
+        annotations,
+    ])?;
+    Ok(())
+}
+
 fn insert_rejected(tx: &Transaction<'_>, r: &Rejected) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO invalid (received_at, code, message, body) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![r.received_at, r.code, r.message, r.body])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upsert_calls_the_registered_merge_function() {
+        assert!(UPSERT_TRACE.contains(&format!("{}(", super::super::schema::MERGE_ANNOTATIONS)));
+    }
 }

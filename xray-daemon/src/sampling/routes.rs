@@ -1,0 +1,135 @@
+//! The HTTP routes of the sampling API, served on the daemon's TCP address.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /GetSamplingRules` | one page of rules ([`SamplingService::get_rules`]) |
+//! | `POST /SamplingTargets` | quotas for the statistics reported ([`SamplingService::get_targets`]) |
+//!
+//! Errors are the X-Ray service's: a JSON body `{"__type": "InvalidRequestException", "Message": …}` with the
+//! type repeated in the `x-amzn-ErrorType` header.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use xray_sdk_types::sampling::api::{GET_SAMPLING_RULES_PATH, GET_SAMPLING_TARGETS_PATH};
+use xray_sdk_types::sampling::{
+    GetSamplingRulesRequest, GetSamplingRulesResponse, GetSamplingTargetsRequest,
+    GetSamplingTargetsResponse,
+};
+
+use super::{InvalidRequest, SamplingService};
+
+/// The largest request body accepted (a full request of 25 statistics documents takes about 5 KiB).
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// An error as the X-Ray API returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiException {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The exception type, such as `InvalidRequestException`.
+    pub kind: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ApiException {
+    /// A 400 `InvalidRequestException`.
+    pub fn invalid(message: impl Into<String>) -> ApiException {
+        ApiException {
+            status: StatusCode::BAD_REQUEST,
+            kind: "InvalidRequestException",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<InvalidRequest> for ApiException {
+    fn from(e: InvalidRequest) -> Self {
+        ApiException::invalid(e.0)
+    }
+}
+
+impl IntoResponse for ApiException {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"__type": self.kind, "Message": self.message});
+        let mut response = (self.status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.kind));
+        response
+    }
+}
+
+/// The sampling API's routes.
+pub fn router(service: Arc<SamplingService>) -> Router {
+    Router::new()
+        .route(GET_SAMPLING_RULES_PATH, post(get_sampling_rules))
+        .route(GET_SAMPLING_TARGETS_PATH, post(get_sampling_targets))
+        .fallback(unknown_operation)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(service)
+}
+
+/// Reads a JSON object body into `T`. An empty body reads as `{}`.
+fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiException> {
+    let body = body.map_err(|e| ApiException {
+        status: e.status(),
+        ..ApiException::invalid(format!("cannot read the request body: {e}"))
+    })?;
+    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &body
+    };
+    let value: Value = serde_json::from_slice(text)
+        .map_err(|e| ApiException::invalid(format!("the request body is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiException::invalid(
+            "the request body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiException::invalid(format!("invalid request body: {e}")))
+}
+
+/// `POST /GetSamplingRules`.
+pub async fn get_sampling_rules(
+    State(service): State<Arc<SamplingService>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<GetSamplingRulesResponse>, ApiException> {
+    let request: GetSamplingRulesRequest = parse(body)?;
+    Ok(Json(service.get_rules(&request)?))
+}
+
+/// `POST /SamplingTargets`.
+pub async fn get_sampling_targets(
+    State(service): State<Arc<SamplingService>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<GetSamplingTargetsResponse>, ApiException> {
+    let request: GetSamplingTargetsRequest = parse(body)?;
+    Ok(Json(
+        service.get_targets(&request, xray_sdk_types::time::now())?,
+    ))
+}
+
+async fn unknown_operation(uri: Uri) -> ApiException {
+    ApiException {
+        status: StatusCode::NOT_FOUND,
+        kind: "UnknownOperationException",
+        message: format!(
+            "{} is not served here: this daemon answers POST {GET_SAMPLING_RULES_PATH} and POST \
+             {GET_SAMPLING_TARGETS_PATH}",
+            uri.path()
+        ),
+    }
+}
