@@ -139,12 +139,18 @@ fn main() {
     let port = receiver.local_addr().map(|a| a.port()).unwrap_or(0);
     let received = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&received);
-    let drain = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65536];
-        while receiver.recv(&mut buf).is_ok() {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    });
+    let drain = std::thread::Builder::new()
+        .name("udp-receiver".to_owned())
+        .spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while receiver.recv(&mut buf).is_ok() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .unwrap_or_else(|e| {
+            eprintln!("cannot start the receiver thread: {e}");
+            std::process::exit(1);
+        });
 
     let endpoint = xray_sdk::config::Endpoint {
         host: "127.0.0.1".to_owned(),

@@ -1,23 +1,33 @@
-//! The UDP emitter: documents to the daemon, from a background thread.
+//! The UDP emitter: documents to the daemon, sent from a background thread.
+//!
+//! A document is encoded into datagrams by the thread that finished it (it is at hand, and freeing its many small
+//! allocations on the thread that made them is far cheaper than on another); only the finished datagrams cross
+//! to the sending thread, through a bounded queue.
 
+use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use xray_sdk_types::Document;
 use xray_sdk_types::framing::MAX_DATAGRAM_SIZE;
 
 use super::Emitter;
-use super::encode::encode;
+use super::encode::{EncodeReport, encode};
 use crate::config::Endpoint;
 
-/// The default number of documents waiting to be sent before new ones are dropped.
+/// The default number of datagrams waiting to be sent before new ones are dropped.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 
+/// How long the sending thread sleeps between polls of its queue after a burst.
+const POLL_INTERVAL: Duration = Duration::from_micros(500);
+/// How many empty polls in a row send it back to blocking (about 10 ms of quiet).
+const IDLE_POLLS: u32 = 20;
+
 enum Message {
-    Document(Box<Document>),
+    Datagram(Vec<u8>),
     Flush(mpsc::Sender<()>),
 }
 
@@ -35,7 +45,7 @@ struct Counters {
 pub struct UdpEmitterStats {
     /// Datagrams sent.
     pub sent: u64,
-    /// Documents dropped because the queue was full (or, rarely, because they could not be encoded).
+    /// Datagrams dropped because the queue was full (or, rarely, documents that could not be encoded).
     pub dropped: u64,
     /// Datagrams the socket refused.
     pub send_errors: u64,
@@ -45,14 +55,21 @@ pub struct UdpEmitterStats {
     pub trimmed: u64,
 }
 
-/// Sends documents to the daemon over UDP, one per datagram, from a background thread. `emit` only queues:
-/// it never blocks, and a full queue drops the document (counted, and logged once in a while). Send errors are
-/// counted and logged, never returned. No datagram exceeds the UDP limit (see [`encode`]).
+/// Sends documents to the daemon over UDP, one per datagram. `emit` encodes the document and queues its
+/// datagrams for a background thread: it never waits on I/O, and a full queue drops the datagram (counted,
+/// and logged once in a while). Send errors are counted and logged, never returned. No datagram exceeds the
+/// UDP limit (see [`encode`]).
 #[derive(Debug)]
 pub struct UdpEmitter {
     queue: SyncSender<Message>,
     counters: Arc<Counters>,
     endpoint: Endpoint,
+    max_datagram: usize,
+}
+
+thread_local! {
+    /// Scratch space for encoding, reused by each thread that emits.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
 }
 
 impl UdpEmitter {
@@ -78,7 +95,6 @@ impl UdpEmitter {
         let worker = Worker {
             endpoint: endpoint.clone(),
             counters: Arc::clone(&counters),
-            max_datagram: max_datagram.min(MAX_DATAGRAM_SIZE),
             target: None,
             next_resolve: Instant::now(),
         };
@@ -89,6 +105,7 @@ impl UdpEmitter {
             queue,
             counters,
             endpoint,
+            max_datagram: max_datagram.min(MAX_DATAGRAM_SIZE),
         })
     }
 
@@ -108,17 +125,15 @@ impl UdpEmitter {
             trimmed: c.trimmed.load(Ordering::Relaxed),
         }
     }
-}
 
-impl Emitter for UdpEmitter {
-    fn emit(&self, document: Document) {
-        match self.queue.try_send(Message::Document(Box::new(document))) {
+    fn enqueue(&self, datagram: &[u8]) {
+        match self.queue.try_send(Message::Datagram(datagram.to_vec())) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 if n.is_power_of_two() {
                     log::warn!(
-                        "X-Ray: emitter queue full; {} documents dropped so far",
+                        "X-Ray: emitter queue full; {} datagrams dropped so far",
                         n + 1
                     );
                 }
@@ -127,6 +142,35 @@ impl Emitter for UdpEmitter {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Emitter for UdpEmitter {
+    fn emit(&self, document: Document) {
+        let mut send = |datagram: &[u8]| self.enqueue(datagram);
+        let mut document = Some(document);
+        let encoded = SCRATCH
+            .try_with(|scratch| {
+                let doc = document.take()?;
+                Some(match scratch.try_borrow_mut() {
+                    Ok(mut buf) => encode(doc, self.max_datagram, &mut buf, &mut send),
+                    Err(_) => encode(doc, self.max_datagram, &mut Vec::new(), &mut send),
+                })
+            })
+            .ok()
+            .flatten();
+        // Without the thread's scratch space (during thread teardown), with a buffer of its own.
+        let report = match (encoded, document.take()) {
+            (Some(report), _) => report,
+            (None, Some(doc)) => encode(doc, self.max_datagram, &mut Vec::new(), &mut send),
+            (None, None) => EncodeReport::default(),
+        };
+        let c = &self.counters;
+        c.split.fetch_add(report.split as u64, Ordering::Relaxed);
+        c.trimmed
+            .fetch_add(report.trimmed as u64, Ordering::Relaxed);
+        c.dropped
+            .fetch_add(report.dropped as u64, Ordering::Relaxed);
     }
 
     fn flush(&self, timeout: Duration) -> bool {
@@ -154,20 +198,38 @@ impl Emitter for UdpEmitter {
 struct Worker {
     endpoint: Endpoint,
     counters: Arc<Counters>,
-    max_datagram: usize,
     target: Option<(UdpSocket, SocketAddr)>,
     next_resolve: Instant,
 }
 
 impl Worker {
     fn run(mut self, rx: Receiver<Message>) {
-        let mut buf = Vec::with_capacity(4096);
-        for message in rx {
-            match message {
-                Message::Document(doc) => self.send(*doc, &mut buf),
-                Message::Flush(ack) => {
-                    let _ = ack.send(());
+        // Block while idle; once woken, poll for a short while before blocking again, so that a busy host
+        // queues datagrams without paying to wake this thread for each one.
+        while let Ok(first) = rx.recv() {
+            self.handle(first);
+            let mut idle_polls = 0;
+            while idle_polls < IDLE_POLLS {
+                match rx.try_recv() {
+                    Ok(message) => {
+                        self.handle(message);
+                        idle_polls = 0;
+                    }
+                    Err(TryRecvError::Empty) => {
+                        idle_polls += 1;
+                        std::thread::sleep(POLL_INTERVAL);
+                    }
+                    Err(TryRecvError::Disconnected) => return,
                 }
+            }
+        }
+    }
+
+    fn handle(&mut self, message: Message) {
+        match message {
+            Message::Datagram(datagram) => self.send(&datagram),
+            Message::Flush(ack) => {
+                let _ = ack.send(());
             }
         }
     }
@@ -195,40 +257,25 @@ impl Worker {
         self.target.as_ref()
     }
 
-    fn send(&mut self, doc: Document, buf: &mut Vec<u8>) {
+    fn send(&mut self, datagram: &[u8]) {
         let counters = Arc::clone(&self.counters);
-        let max = self.max_datagram;
         let Some((socket, addr)) = self.target() else {
             counters.send_errors.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let report = encode(
-            doc,
-            max,
-            buf,
-            &mut |datagram| match socket.send_to(datagram, addr) {
-                Ok(_) => {
-                    counters.sent.fetch_add(1, Ordering::Relaxed);
+        match socket.send_to(datagram, addr) {
+            Ok(_) => {
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let n = counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                if n.is_power_of_two() || n == 0 {
+                    log::warn!(
+                        "X-Ray: sending to the daemon at {addr} failed ({} failures so far): {e}",
+                        n + 1
+                    );
                 }
-                Err(e) => {
-                    let n = counters.send_errors.fetch_add(1, Ordering::Relaxed);
-                    if n.is_power_of_two() || n == 0 {
-                        log::warn!(
-                            "X-Ray: sending to the daemon at {addr} failed ({} failures so far): {e}",
-                            n + 1
-                        );
-                    }
-                }
-            },
-        );
-        counters
-            .split
-            .fetch_add(report.split as u64, Ordering::Relaxed);
-        counters
-            .trimmed
-            .fetch_add(report.trimmed as u64, Ordering::Relaxed);
-        counters
-            .dropped
-            .fetch_add(report.dropped as u64, Ordering::Relaxed);
+            }
+        }
     }
 }
