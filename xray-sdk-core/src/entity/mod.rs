@@ -171,6 +171,22 @@ impl Entity {
         }
     }
 
+    /// An unrecorded child of this unrecorded entity: the same trace id, id and incoming header fields.
+    #[inline]
+    pub(crate) fn unrecorded_child(self) -> Entity {
+        match self.repr {
+            Repr::NotRecorded {
+                trace_id,
+                id,
+                origin_data,
+                ..
+            } => Entity::not_recorded(trace_id, id, false, origin_data),
+            Repr::Recorded { trace, .. } => {
+                Entity::not_recorded(trace.trace_id, trace.recorder.noop_id(), false, None)
+            }
+        }
+    }
+
     /// The trace header for a call this entity makes downstream: `Root` = the trace id, `Parent` = this entity
     /// (omitted for the no-op id), `Sampled` = 1 or 0, followed by the fields of the incoming header, such as
     /// `Lineage`, unchanged.

@@ -147,7 +147,17 @@ impl Recorder {
     /// the other strategies the guard holds a no-op subsegment.
     #[inline]
     pub fn begin_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
-        self.subsegment(name).begin()
+        match context::current() {
+            // The common cases without the builder: a child of an unrecorded entity is unrecorded too and
+            // leaves the context alone (nearly free); a child of a recorded one becomes current.
+            Some(parent) if !parent.is_sampled() => {
+                Ok(SubsegmentGuard::detached(parent.unrecorded_child()))
+            }
+            Some(parent) => Ok(SubsegmentGuard::attached(begin_child(
+                &parent, name, None, None, false,
+            ))),
+            None => self.subsegment(name).begin(),
+        }
     }
 
     /// Begins a subsegment that is never sampled (nor sent), whatever its parent. Calls made inside it

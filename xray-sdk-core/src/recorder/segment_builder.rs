@@ -109,10 +109,16 @@ impl<'a> SegmentBuilder<'a> {
             );
         }
 
-        let mut name = sanitize_name(self.name);
-        if name.is_empty() {
-            name = self.recorder.segment_name(None).to_owned().into();
-        }
+        // The name is worked out only when something needs it: the sampler, or a recorded segment.
+        let name = || {
+            let name = sanitize_name(self.name);
+            if name.is_empty() {
+                self.recorder.segment_name(None).to_owned().into()
+            } else {
+                name
+            }
+        };
+        let mut sanitized = None;
         let decision = match self.decision {
             Some(d) => d,
             None => match header.and_then(|h| h.sampled).and_then(|s| s.decision()) {
@@ -121,8 +127,9 @@ impl<'a> SegmentBuilder<'a> {
                     rule_name: None,
                 },
                 None => {
+                    let name = sanitized.insert(name());
                     let mut request = self.request;
-                    request.service_name = &name;
+                    request.service_name = name;
                     request.service_type = inner.config.origin.as_deref();
                     inner.sampler.should_sample(&request)
                 }
@@ -140,6 +147,7 @@ impl<'a> SegmentBuilder<'a> {
             Some(t) => xray_sdk_types::time::epoch_seconds(t),
             None => inner.now(),
         };
+        let name = sanitized.unwrap_or_else(name);
         let mut doc = Document::new(id, name, start);
         doc.trace_id = Some(trace_id);
         doc.parent_id = header.and_then(|h| h.parent);
