@@ -1,7 +1,6 @@
 //! The server layer: one segment per request.
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -121,16 +120,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = this.inner;
-        let polled = match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(polled) => polled,
-            Err(panic) => {
-                if let Some(segment) = this.segment.take() {
-                    segment.finish_panicked(&*panic);
-                }
-                resume_unwind(panic)
-            }
-        };
-        let Poll::Ready(result) = polled else {
+        let Poll::Ready(result) = ServerSegment::poll_handler(this.segment, || inner.poll(cx))
+        else {
             return Poll::Pending;
         };
         let Some(segment) = this.segment.take() else {

@@ -109,6 +109,26 @@ impl ServerSegment {
     }
 }
 
+impl ServerSegment {
+    /// Polls the handler's future of the request this segment records. A panic in the handler is recorded
+    /// (the segment ends as a fault with the panic's message) and then resumed, so the host sees it unchanged.
+    /// Server integrations call this from their response future's `poll`.
+    pub fn poll_handler<T>(
+        segment: &mut Option<ServerSegment>,
+        poll: impl FnOnce() -> std::task::Poll<T>,
+    ) -> std::task::Poll<T> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(poll)) {
+            Ok(polled) => polled,
+            Err(panic) => {
+                if let Some(segment) = segment.take() {
+                    segment.finish_panicked(&*panic);
+                }
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+}
+
 /// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`).
 pub fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
     payload
