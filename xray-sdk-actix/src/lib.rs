@@ -54,7 +54,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use xray_sdk_core::context::{self, Instrumented};
-use xray_sdk_core::http::{HttpOptions, IncomingRequest, ServerSegment};
+use xray_sdk_core::http::{HttpOptions, IncomingRequest, RecorderRef, ServerSegment};
 use xray_sdk_core::{FutureExt, Recorder};
 
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
@@ -65,7 +65,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 /// An actix-web middleware that records each request as an X-Ray segment. See the [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
 pub struct XrayMiddleware {
-    recorder: Option<Recorder>,
+    recorder: RecorderRef,
     options: HttpOptions,
 }
 
@@ -79,7 +79,7 @@ impl XrayMiddleware {
     /// A middleware recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
         XrayMiddleware {
-            recorder: Some(recorder),
+            recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
     }
@@ -115,7 +115,7 @@ where
 #[derive(Debug)]
 pub struct XrayService<S> {
     service: S,
-    recorder: Option<Recorder>,
+    recorder: RecorderRef,
     options: HttpOptions,
 }
 
@@ -135,10 +135,7 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let recorder = self
-            .recorder
-            .as_ref()
-            .unwrap_or_else(|| xray_sdk_core::global());
+        let recorder = self.recorder.get();
         let segment = {
             let headers = req.headers();
             let uri = req.uri();

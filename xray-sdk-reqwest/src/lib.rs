@@ -44,7 +44,7 @@ use http::Extensions;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use xray_sdk_core::http::{ClientSubsegment, HttpOptions};
+use xray_sdk_core::http::{ClientSubsegment, HttpOptions, RecorderRef};
 use xray_sdk_core::{FutureExt, Recorder};
 
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
@@ -53,7 +53,7 @@ const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 /// [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
 pub struct XrayMiddleware {
-    recorder: Option<Recorder>,
+    recorder: RecorderRef,
     options: HttpOptions,
 }
 
@@ -67,7 +67,7 @@ impl XrayMiddleware {
     /// A middleware recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
         XrayMiddleware {
-            recorder: Some(recorder),
+            recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
     }
@@ -79,9 +79,7 @@ impl XrayMiddleware {
     }
 
     fn recorder(&self) -> &Recorder {
-        self.recorder
-            .as_ref()
-            .unwrap_or_else(|| xray_sdk_core::global())
+        self.recorder.get()
     }
 }
 

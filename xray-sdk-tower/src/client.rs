@@ -46,7 +46,7 @@ impl XrayClientLayer {
     /// A layer recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
         XrayClientLayer {
-            recorder: RecorderRef::Given(recorder),
+            recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
     }

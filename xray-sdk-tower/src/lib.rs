@@ -63,22 +63,4 @@ pub use client::{ClientResponseFuture, XrayClientLayer, XrayClientService};
 pub use server::{ResponseFuture, XrayLayer, XrayService};
 pub use xray_sdk_core::http::HttpOptions;
 
-use xray_sdk_core::Recorder;
-
-/// Which recorder a layer uses: a given one, or the process-wide one looked up at each request (so that a layer
-/// built before `set_global` still uses the recorder installed later).
-#[derive(Debug, Clone, Default)]
-enum RecorderRef {
-    #[default]
-    Global,
-    Given(Recorder),
-}
-
-impl RecorderRef {
-    fn get(&self) -> &Recorder {
-        match self {
-            RecorderRef::Global => xray_sdk_core::global(),
-            RecorderRef::Given(r) => r,
-        }
-    }
-}
+use xray_sdk_core::http::RecorderRef;

@@ -32,7 +32,7 @@ impl XrayLayer {
     /// A layer recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
         XrayLayer {
-            recorder: RecorderRef::Given(recorder),
+            recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
     }

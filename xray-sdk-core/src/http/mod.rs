@@ -66,3 +66,29 @@ impl HttpOptions {
         self.record_query_string
     }
 }
+
+/// Which recorder an integration records with: a given one, or the process-wide one looked up at each request
+/// (so that a layer or middleware built before [`set_global`](crate::set_global) still uses the recorder
+/// installed later).
+#[derive(Debug, Clone, Default)]
+pub struct RecorderRef(Option<crate::Recorder>);
+
+impl RecorderRef {
+    /// The process-wide recorder, looked up at each use.
+    pub const fn global() -> Self {
+        RecorderRef(None)
+    }
+
+    /// A given recorder.
+    pub const fn given(recorder: crate::Recorder) -> Self {
+        RecorderRef(Some(recorder))
+    }
+
+    /// The recorder to use now.
+    pub fn get(&self) -> &crate::Recorder {
+        match &self.0 {
+            Some(recorder) => recorder,
+            None => crate::global(),
+        }
+    }
+}
