@@ -7,12 +7,15 @@
 //! `cargo run --release -p xray-sdk-bench -- [N] [--python PATH_TO_py_anchor.py]` prints the same lines as the
 //! Python script, the heap allocations per tree, and, with `--python`, the Python figures measured in the same
 //! run and the ratios. `--only w0` or `--only w1` runs one workload (for profiling).
+//!
+//! After W1 it also times sending a copy of one W1 datagram `N` times through a plain socket, with no recording:
+//! the kernel's share of W1, which no SDK that sends each tree can go below.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::UdpSocket;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -103,6 +106,17 @@ fn bind_receiver() -> std::io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// Sends `datagram` `n` times to the receiver through a plain socket; returns ns per send.
+fn send_alone(datagram: &[u8], port: u16, n: usize) -> Option<f64> {
+    let socket = UdpSocket::bind(("127.0.0.1", 0)).ok()?;
+    socket.connect(("127.0.0.1", port)).ok()?;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let _ = socket.send(datagram);
+    }
+    Some(t0.elapsed().as_nanos() as f64 / n as f64)
+}
+
 fn python_figures(script: &str, n: usize) -> Option<(f64, f64)> {
     let out = Command::new("python3")
         .arg(script)
@@ -139,12 +153,18 @@ fn main() {
     let port = receiver.local_addr().map(|a| a.port()).unwrap_or(0);
     let received = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&received);
+    let last_datagram = Arc::new(Mutex::new(Vec::new()));
+    let last = Arc::clone(&last_datagram);
     let drain = std::thread::Builder::new()
         .name("udp-receiver".to_owned())
         .spawn(move || {
             let mut buf = vec![0u8; 65536];
-            while receiver.recv(&mut buf).is_ok() {
-                counter.fetch_add(1, Ordering::Relaxed);
+            while let Ok(len) = receiver.recv(&mut buf) {
+                if counter.fetch_add(1, Ordering::Relaxed) % 1024 == 0
+                    && let Ok(mut last) = last.lock()
+                {
+                    *last = buf[..len].to_vec();
+                }
             }
         })
         .unwrap_or_else(|e| {
@@ -186,6 +206,16 @@ fn main() {
         measure(&recorder, true, n)
     };
     println!("W1 sampled: {w1:.0} ns per segment tree ({n} trees)");
+    let datagram = last_datagram.lock().map(|d| d.clone()).unwrap_or_default();
+    let send_alone = (!datagram.is_empty())
+        .then(|| send_alone(&datagram, port, n))
+        .flatten();
+    if let Some(ns) = send_alone {
+        println!(
+            "UDP send alone: {ns:.0} ns per datagram ({} bytes, {n} sends, no recording)",
+            datagram.len()
+        );
+    }
     let (w0, w0_allocs) = if only.as_deref() == Some("w1") {
         (f64::NAN, f64::NAN)
     } else {
@@ -207,6 +237,14 @@ fn main() {
                 println!("Python W1 sampled: {py1:.0} ns per segment tree");
                 println!("Python W0 unsampled: {py0:.0} ns per segment tree");
                 println!("ratio W1: {:.0}x faster", py1 / w1);
+                if let Some(ns) = send_alone {
+                    println!(
+                        "ratio W1 without the kernel's send: {:.0}x faster (Python {:.0} ns, xray-sdk {:.0} ns)",
+                        (py1 - ns) / (w1 - ns).max(1.0),
+                        py1 - ns,
+                        w1 - ns
+                    );
+                }
                 println!("ratio W0: {:.0}x faster", py0 / w0);
             }
             None => println!("Python figures unavailable (is aws-xray-sdk installed?)"),

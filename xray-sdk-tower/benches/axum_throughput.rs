@@ -17,7 +17,10 @@
 //! - `xray 100%`: the layer, every request sampled and sent over UDP;
 //! - `xray default rule`: the layer with the SDK's default sampler on its local default rule (a reservoir of 1
 //!   request per second, then 5%);
-//! - `xray 0%`: the layer, nothing sampled: the cost of the layer alone.
+//! - `xray 0%`: the layer, nothing sampled: the cost of the layer alone;
+//! - `udp send`: no layer, but the handler sends a copy of a segment the layer sent to the same socket, with a
+//!   plain `send` per request as the other X-Ray SDKs do: what delivering one document per request costs with no
+//!   recording at all, to set `xray 100%` against.
 //!
 //! Before the socket runs, each variant's router is also called in-process (no sockets) to show the cost the
 //! layer adds to one request, free of the network's noise. `XRAY_BENCH_ONLY=<variant>` with `-- 0` runs only that
@@ -27,8 +30,8 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -78,16 +81,20 @@ fn main() {
     let rounds: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(6);
     let seconds: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2.0);
 
-    // The daemon: a socket that counts what it receives.
+    // The daemon: a socket that counts what it receives, and keeps the last datagram.
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     let daemon_addr = daemon.local_addr().unwrap();
     let datagrams = Arc::new(AtomicU64::new(0));
+    let last_datagram = Arc::new(Mutex::new(Vec::new()));
     {
         let datagrams = datagrams.clone();
+        let last_datagram = last_datagram.clone();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65_536];
-            while daemon.recv(&mut buf).is_ok() {
-                datagrams.fetch_add(1, Ordering::Relaxed);
+            while let Ok(n) = daemon.recv(&mut buf) {
+                if datagrams.fetch_add(1, Ordering::Relaxed) % 1024 == 0 {
+                    *last_datagram.lock().unwrap() = buf[..n].to_vec();
+                }
             }
         });
     }
@@ -129,6 +136,27 @@ fn main() {
     if rounds == 0 {
         return;
     }
+    // A real segment, as the layer sent it during the in-process run, sent again per request.
+    let segment = Arc::new(last_datagram.lock().unwrap().clone());
+    assert!(!segment.is_empty(), "the layer sent no segment");
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+    socket.connect(daemon_addr).unwrap();
+    let plain_send = Router::new().route(
+        "/hello",
+        get(move || {
+            let _ = socket.send(&segment);
+            async { "Hello, World!" }
+        }),
+    );
+    servers.push((
+        "udp send",
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, plain_send).await.unwrap() });
+            addr
+        }),
+    ));
 
     let exe = std::env::current_exe().unwrap();
     println!(
@@ -183,6 +211,18 @@ fn main() {
             "{name:>12}: median {m:.0} req/s = {:.1}% of the baseline's median; median of per-round ratios {:.1}%",
             100.0 * m / baseline,
             median(&ratios)
+        );
+    }
+    let by_name = |name: &str| {
+        servers
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(|i| median(&results[i]))
+    };
+    if let (Some(xray), Some(plain)) = (by_name("xray 100%"), by_name("udp send")) {
+        println!(
+            "xray 100% serves {:.1}% of the requests a service that only sends each request's datagram serves",
+            100.0 * xray / plain
         );
     }
 }
