@@ -160,7 +160,7 @@ fn main() {
         .spawn(move || {
             let mut buf = vec![0u8; 65536];
             while let Ok(len) = receiver.recv(&mut buf) {
-                if counter.fetch_add(1, Ordering::Relaxed) % 1024 == 0
+                if counter.fetch_add(1, Ordering::Relaxed).is_multiple_of(1024)
                     && let Ok(mut last) = last.lock()
                 {
                     *last = buf[..len].to_vec();

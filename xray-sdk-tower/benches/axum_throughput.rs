@@ -92,7 +92,10 @@ fn main() {
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65_536];
             while let Ok(n) = daemon.recv(&mut buf) {
-                if datagrams.fetch_add(1, Ordering::Relaxed) % 1024 == 0 {
+                if datagrams
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(1024)
+                {
                     *last_datagram.lock().unwrap() = buf[..n].to_vec();
                 }
             }
