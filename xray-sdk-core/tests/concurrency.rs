@@ -28,7 +28,7 @@ fn index(
 ) {
     out.insert(
         doc.id.to_string(),
-        (doc.name.clone(), parent.map(|p| p.name.clone())),
+        (doc.name.to_string(), parent.map(|p| p.name.to_string())),
     );
     for sub in &doc.subsegments {
         index(sub, Some(doc), out);

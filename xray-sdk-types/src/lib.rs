@@ -31,6 +31,7 @@ pub mod sampling;
 pub mod time;
 pub mod validate;
 
+pub use compact_str::CompactString;
 pub use document::{AnnotationValue, Document, Namespace};
 pub use header::{SamplingFlag, TraceHeader};
 pub use id::{EntityId, TraceId};

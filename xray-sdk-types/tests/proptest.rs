@@ -334,7 +334,7 @@ proptest! {
     #[test]
     fn the_fast_writer_matches_serde_on_any_strings(name in any::<String>(), key in any::<String>(), text in any::<String>(), t in any::<f64>()) {
         let mut doc = Document::new(xray_sdk_types::EntityId::new(), name, if t.is_finite() { t } else { 0.0 });
-        doc.annotations.insert(key.clone(), AnnotationValue::String(text.clone()));
+        doc.annotations.insert(key.clone(), AnnotationValue::from(text.clone()));
         doc.user = Some(text);
         doc.extra.insert(key, Value::Bool(true));
         let mut fast = Vec::new();

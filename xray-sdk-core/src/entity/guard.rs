@@ -26,15 +26,26 @@ struct GuardInner {
 }
 
 impl GuardInner {
+    /// Ends the entity once. The unrecorded case (restoring the context at most) stays small enough to inline.
     #[inline]
     fn finish(&mut self, end_time: Option<f64>) {
         if self.ended {
             return;
         }
         self.ended = true;
-        if !self.entity.is_sampled() {
-            // Nothing was recorded: only the context may need restoring.
-        } else if std::thread::panicking() {
+        if self.entity.is_sampled() {
+            self.end_recorded(end_time);
+        }
+        if let Scope::Attached { previous } = &mut self.scope
+            && context::is_current(&self.entity)
+        {
+            context::replace(previous.take());
+        }
+    }
+
+    #[inline(never)]
+    fn end_recorded(&mut self, end_time: Option<f64>) {
+        if std::thread::panicking() {
             self.entity.record_panic(None);
         } else if self.cancel_is_fault {
             self.entity.set_fault();
@@ -49,16 +60,9 @@ impl GuardInner {
                     );
             });
         }
-        if self.entity.is_sampled() {
-            match end_time {
-                Some(t) => self.entity.end_at_seconds(t),
-                None => self.entity.end(),
-            }
-        }
-        if let Scope::Attached { previous } = &mut self.scope
-            && context::is_current(&self.entity)
-        {
-            context::replace(previous.take());
+        match end_time {
+            Some(t) => self.entity.end_at_seconds(t),
+            None => self.entity.end(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Annotation values.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Number;
 
@@ -11,8 +12,8 @@ pub enum AnnotationValue {
     Bool(bool),
     /// An integer or a finite floating-point number.
     Number(Number),
-    /// A string.
-    String(String),
+    /// A string (stored inline up to 24 bytes).
+    String(CompactString),
 }
 
 impl From<bool> for AnnotationValue {
@@ -23,13 +24,13 @@ impl From<bool> for AnnotationValue {
 
 impl From<&str> for AnnotationValue {
     fn from(v: &str) -> Self {
-        AnnotationValue::String(v.to_owned())
+        AnnotationValue::String(CompactString::new(v))
     }
 }
 
 impl From<String> for AnnotationValue {
     fn from(v: String) -> Self {
-        AnnotationValue::String(v)
+        AnnotationValue::String(CompactString::from(v))
     }
 }
 
@@ -49,7 +50,7 @@ impl From<f64> for AnnotationValue {
     fn from(v: f64) -> Self {
         match Number::from_f64(v) {
             Some(n) => AnnotationValue::Number(n),
-            None => AnnotationValue::String(v.to_string()),
+            None => AnnotationValue::String(compact_str::format_compact!("{v}")),
         }
     }
 }

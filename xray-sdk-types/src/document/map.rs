@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use compact_str::CompactString;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -10,9 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A map from strings to values that keeps the order of insertion and serializes as a JSON object.
 ///
 /// Documents hold a handful of annotations and metadata entries, where a vector beats a hash table both in
-/// speed and in allocations. Inserting an existing key replaces its value in place.
+/// speed and in allocations; keys of up to 24 bytes are stored inline, without an allocation of their own.
+/// Inserting an existing key replaces its value in place.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OrderedMap<V>(Vec<(String, V)>);
+pub struct OrderedMap<V>(Vec<(CompactString, V)>);
 
 impl<V> Default for OrderedMap<V> {
     fn default() -> Self {
@@ -27,10 +29,11 @@ impl<V> OrderedMap<V> {
     }
 
     /// Sets `key` to `value`, replacing an earlier value in its place.
-    pub fn insert(&mut self, key: impl Into<String> + AsRef<str>, value: V) {
-        match self.0.iter_mut().find(|(k, _)| k == key.as_ref()) {
+    pub fn insert(&mut self, key: impl AsRef<str>, value: V) {
+        let key = key.as_ref();
+        match self.0.iter_mut().find(|(k, _)| k == key) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((key.into(), value)),
+            None => self.0.push((CompactString::new(key), value)),
         }
     }
 
@@ -49,7 +52,7 @@ impl<V> OrderedMap<V> {
         let index = match self.0.iter().position(|(k, _)| k == key) {
             Some(i) => i,
             None => {
-                self.0.push((key.to_owned(), make()));
+                self.0.push((CompactString::new(key), make()));
                 self.0.len() - 1
             }
         };
@@ -78,7 +81,7 @@ impl<V> OrderedMap<V> {
     }
 }
 
-impl<K: Into<String> + AsRef<str>, V> FromIterator<(K, V)> for OrderedMap<V> {
+impl<K: AsRef<str>, V> FromIterator<(K, V)> for OrderedMap<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut map = OrderedMap::new();
         for (k, v) in iter {
@@ -109,7 +112,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
                 let mut map =
                     OrderedMap(Vec::with_capacity(access.size_hint().unwrap_or(0).min(64)));
-                while let Some((k, v)) = access.next_entry::<String, V>()? {
+                while let Some((k, v)) = access.next_entry::<CompactString, V>()? {
                     map.insert(k, v);
                 }
                 Ok(map)

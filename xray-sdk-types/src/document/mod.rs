@@ -25,6 +25,7 @@ pub use map::OrderedMap;
 pub use metadata::MetadataValue;
 pub use sql::Sql;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -72,8 +73,8 @@ impl Namespace {
 pub struct Document {
     /// The entity's id.
     pub id: EntityId,
-    /// The service name (segments) or the operation name (subsegments).
-    pub name: String,
+    /// The service name (segments) or the operation name (subsegments); stored inline up to 24 bytes.
+    pub name: CompactString,
     /// Start, in seconds since the Unix epoch, with microsecond precision.
     #[serde(serialize_with = "seconds::serialize")]
     pub start_time: f64,
@@ -183,7 +184,7 @@ mod seconds {
 
 impl Document {
     /// A document with an id, a name and a start time, and nothing else.
-    pub fn new(id: EntityId, name: impl Into<String>, start_time: f64) -> Self {
+    pub fn new(id: EntityId, name: impl Into<CompactString>, start_time: f64) -> Self {
         Document {
             id,
             name: name.into(),
