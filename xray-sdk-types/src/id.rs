@@ -117,10 +117,10 @@ macro_rules! text_impls {
 /// An X-Ray trace id: version 1, the epoch second at which the trace began, and 96 random bits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraceId {
-    epoch: u32,
-    // The 96 random bits as 32 + 64, so that the id is 16 bytes with 8-byte alignment.
-    random_hi: u32,
-    random_lo: u64,
+    // The epoch seconds in the high 32 bits and the top 32 random bits below them, then the low 64 random bits:
+    // two whole words, so that the id is copied as it was written (and orders as epoch, then random).
+    hi: u64,
+    lo: u64,
 }
 
 const RANDOM_MASK: u128 = (1u128 << 96) - 1;
@@ -130,11 +130,7 @@ impl TraceId {
     pub const LEN: usize = 35;
 
     /// The trace id that unsampled entities carry when no real id is known: `1-00000000-000000000000000000000000`.
-    pub const NOOP: TraceId = TraceId {
-        epoch: 0,
-        random_hi: 0,
-        random_lo: 0,
-    };
+    pub const NOOP: TraceId = TraceId { hi: 0, lo: 0 };
 
     /// A new trace id stamped with the current time, with 96 bits from the thread's cryptographically secure
     /// generator (seeded once per thread; no system call per id).
@@ -148,32 +144,31 @@ impl TraceId {
     pub const fn from_parts(epoch: u32, random: u128) -> Self {
         let random = random & RANDOM_MASK;
         TraceId {
-            epoch,
-            random_hi: (random >> 64) as u32,
-            random_lo: random as u64,
+            hi: ((epoch as u64) << 32) | ((random >> 64) as u64),
+            lo: random as u64,
         }
     }
 
     /// The epoch seconds part.
     pub const fn epoch(&self) -> u32 {
-        self.epoch
+        (self.hi >> 32) as u32
     }
 
     /// The 96-bit random part.
     pub const fn random(&self) -> u128 {
-        ((self.random_hi as u128) << 64) | self.random_lo as u128
+        (((self.hi & 0xffff_ffff) as u128) << 64) | self.lo as u128
     }
 
     /// Whether this is [`TraceId::NOOP`].
     pub const fn is_noop(&self) -> bool {
-        self.epoch == 0 && self.random_hi == 0 && self.random_lo == 0
+        self.hi == 0 && self.lo == 0
     }
 
     /// The 32-hex-digit W3C trace id with the same bits (`4efaaf4d1e8720b39541901950019ee5` for
     /// `1-4efaaf4d-1e8720b39541901950019ee5`).
     pub fn to_w3c(&self) -> String {
         let mut out = [0u8; 32];
-        write_hex(u128::from(self.epoch), &mut out[..8]);
+        write_hex(u128::from(self.epoch()), &mut out[..8]);
         write_hex(self.random(), &mut out[8..]);
         out.iter().map(|&b| char::from(b)).collect()
     }
@@ -204,7 +199,7 @@ impl TraceId {
     pub fn write_to(&self, out: &mut [u8; Self::LEN]) {
         out[0] = b'1';
         out[1] = b'-';
-        write_hex(u128::from(self.epoch), &mut out[2..10]);
+        write_hex(u128::from(self.epoch()), &mut out[2..10]);
         out[10] = b'-';
         write_hex(self.random(), &mut out[11..]);
     }

@@ -19,22 +19,31 @@ enum Scope {
 struct GuardInner {
     entity: Entity,
     scope: Scope,
+    state: State,
+}
+
+/// Where a guard stands. A whole word rather than two flags: guards are moved often, and a copy that reads back
+/// single bytes with a wider load stalls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum State {
+    Open,
     /// Set by the async helpers until their future completes: a drop before then means the future was
     /// cancelled, which is recorded as a fault.
-    cancel_is_fault: bool,
-    ended: bool,
+    OpenFaultIfDropped,
+    Ended,
 }
 
 impl GuardInner {
     /// Ends the entity once. The unrecorded case (restoring the context at most) stays small enough to inline.
     #[inline]
     fn finish(&mut self, end_time: Option<f64>) {
-        if self.ended {
+        let state = std::mem::replace(&mut self.state, State::Ended);
+        if state == State::Ended {
             return;
         }
-        self.ended = true;
         if self.entity.is_sampled() {
-            self.end_recorded(end_time);
+            self.end_recorded(end_time, state == State::OpenFaultIfDropped);
         }
         if let Scope::Attached { previous } = &mut self.scope
             && context::is_current(&self.entity)
@@ -43,11 +52,18 @@ impl GuardInner {
         }
     }
 
+    /// The guarded work completed: ending now is not a cancellation.
+    fn completed(&mut self) {
+        if self.state == State::OpenFaultIfDropped {
+            self.state = State::Open;
+        }
+    }
+
     #[inline(never)]
-    fn end_recorded(&mut self, end_time: Option<f64>) {
+    fn end_recorded(&mut self, end_time: Option<f64>, cancelled: bool) {
         if std::thread::panicking() {
             self.entity.record_panic(None);
-        } else if self.cancel_is_fault {
+        } else if cancelled {
             self.entity.set_fault();
             self.entity.with_document(|doc| {
                 doc.metadata
@@ -81,8 +97,7 @@ macro_rules! guard_type {
                 $name(GuardInner {
                     entity,
                     scope: Scope::Attached { previous },
-                    cancel_is_fault: false,
-                    ended: false,
+                    state: State::Open,
                 })
             }
 
@@ -91,13 +106,12 @@ macro_rules! guard_type {
                 $name(GuardInner {
                     entity,
                     scope: Scope::Detached,
-                    cancel_is_fault: false,
-                    ended: false,
+                    state: State::Open,
                 })
             }
 
             pub(crate) fn fault_if_dropped(mut self) -> Self {
-                self.0.cancel_is_fault = true;
+                self.0.state = State::OpenFaultIfDropped;
                 self
             }
 
@@ -108,20 +122,20 @@ macro_rules! guard_type {
 
             /// Ends the entity now.
             pub fn end(mut self) {
-                self.0.cancel_is_fault = false;
+                self.0.completed();
                 self.0.finish(None);
             }
 
             /// Ends the entity at an explicit time.
             pub fn end_at(mut self, end_time: SystemTime) {
-                self.0.cancel_is_fault = false;
+                self.0.completed();
                 self.0.finish(Some(xray_sdk_types::time::epoch_seconds(end_time)));
             }
 
             /// Gives up the guard without ending the entity, which stays current if it is: end it later with
             /// [`Entity::end`] or the recorder's `end_subsegment` / `end_segment`.
             pub fn into_entity(mut self) -> Entity {
-                self.0.ended = true;
+                self.0.state = State::Ended;
                 self.0.entity.clone()
             }
         }

@@ -42,7 +42,10 @@ pub struct Entity {
     pub(crate) repr: Repr,
 }
 
+// A word-sized tag and word-aligned fields: entities are moved often (into guards, results and the context), and
+// copies of a compiler-packed layout read bytes back with wider loads than they were written with, which stalls.
 #[derive(Clone)]
+#[repr(u64)]
 pub(crate) enum Repr {
     /// A sampled entity, recorded in its trace's arena.
     Recorded {
@@ -51,14 +54,23 @@ pub(crate) enum Repr {
         id: EntityId,
         segment_id: EntityId,
     },
+    // Fields in this order keep the trace id on a 16-byte boundary, as it is loaded and stored.
     /// An unsampled entity, or any entity of a disabled SDK: it records nothing and costs nothing, yet carries
     /// its trace id for the calls it makes downstream.
     NotRecorded {
-        trace_id: TraceId,
         id: EntityId,
-        is_segment: bool,
+        trace_id: TraceId,
+        level: Level,
         origin_data: Option<Arc<Vec<(String, String)>>>,
     },
+}
+
+/// Whether an unrecorded entity is a segment: a whole word rather than a `bool`, for the reason given on `Repr`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Level {
+    Segment,
+    Subsegment,
 }
 
 impl fmt::Debug for Entity {
@@ -87,13 +99,13 @@ impl PartialEq for Entity {
                 Repr::NotRecorded {
                     trace_id: a,
                     id: x,
-                    is_segment: s,
+                    level: s,
                     ..
                 },
                 Repr::NotRecorded {
                     trace_id: b,
                     id: y,
-                    is_segment: t,
+                    level: t,
                     ..
                 },
             ) => a == b && x == y && s == t,
@@ -111,9 +123,13 @@ impl Entity {
     ) -> Self {
         Entity {
             repr: Repr::NotRecorded {
-                trace_id,
                 id,
-                is_segment,
+                trace_id,
+                level: if is_segment {
+                    Level::Segment
+                } else {
+                    Level::Subsegment
+                },
                 origin_data,
             },
         }
@@ -146,7 +162,7 @@ impl Entity {
     pub fn is_segment(&self) -> bool {
         match &self.repr {
             Repr::Recorded { node, .. } => *node == 0,
-            Repr::NotRecorded { is_segment, .. } => *is_segment,
+            Repr::NotRecorded { level, .. } => *level == Level::Segment,
         }
     }
 
