@@ -6,7 +6,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::cell::Cell;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -58,12 +59,37 @@ fn write_hex(value: u128, out: &mut [u8]) {
     }
 }
 
-/// Seconds since the Unix epoch, now. Saturates instead of failing on a clock before 1970 or after 2106.
+/// Seconds since the Unix epoch, now, for a new trace id. Saturates instead of failing on a clock before 1970 or
+/// after 2106.
+///
+/// The wall clock is read at most once a second per thread; in between, the coarse monotonic clock, which costs a
+/// few nanoseconds to read, carries it forward. The result can lag the wall clock by the coarse clock's
+/// resolution (a few milliseconds), which is nothing for a field counted in seconds.
 fn epoch_seconds_now() -> u32 {
+    thread_local! {
+        /// The coarse instant of the last wall-clock reading, and that reading.
+        static SYNCED: Cell<Option<(coarsetime::Instant, Duration)>> = const { Cell::new(None) };
+    }
+    let now = coarsetime::Instant::now_without_cache_update();
+    let wall = SYNCED
+        .try_with(|synced| match synced.get() {
+            Some((at, wall)) if (now - at).as_secs() == 0 => {
+                wall + Duration::from_nanos((now - at).as_nanos())
+            }
+            _ => {
+                let wall = wall_clock();
+                synced.set(Some((now, wall)));
+                wall
+            }
+        })
+        .unwrap_or_else(|_| wall_clock());
+    u32::try_from(wall.as_secs()).unwrap_or(u32::MAX)
+}
+
+fn wall_clock() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-        .unwrap_or(0)
+        .unwrap_or_default()
 }
 
 /// `Display`, `Debug`, `FromStr` and serde for an id type with `LEN`, `write_to` and `parse`.
