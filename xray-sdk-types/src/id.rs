@@ -4,9 +4,9 @@
 //! 16 hex digits. Both are kept as plain integers, so that they are `Copy`, compare cheaply and format without
 //! allocation. Parsing accepts lower-case hex only, which is what X-Ray itself produces.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
-use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;

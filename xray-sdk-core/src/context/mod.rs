@@ -27,6 +27,15 @@ pub fn current() -> Option<Entity> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// An unrecorded child of the current entity, when the current entity is unrecorded.
+#[inline]
+pub(crate) fn unrecorded_child() -> Option<Entity> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().and_then(Entity::unrecorded_child_of))
+        .ok()
+        .flatten()
+}
+
 /// Makes `entity` current and returns what was current before.
 #[inline]
 pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {

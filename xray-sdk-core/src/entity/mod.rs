@@ -187,19 +187,22 @@ impl Entity {
         }
     }
 
-    /// An unrecorded child of this unrecorded entity: the same trace id, id and incoming header fields.
+    /// An unrecorded child of this entity if it is unrecorded: the same trace id, id and incoming header fields.
     #[inline]
-    pub(crate) fn unrecorded_child(self) -> Entity {
-        match self.repr {
+    pub(crate) fn unrecorded_child_of(&self) -> Option<Entity> {
+        match &self.repr {
             Repr::NotRecorded {
                 trace_id,
                 id,
                 origin_data,
                 ..
-            } => Entity::not_recorded(trace_id, id, false, origin_data),
-            Repr::Recorded { trace, .. } => {
-                Entity::not_recorded(trace.trace_id, trace.recorder.noop_id(), false, None)
-            }
+            } => Some(Entity::not_recorded(
+                *trace_id,
+                *id,
+                false,
+                origin_data.clone(),
+            )),
+            Repr::Recorded { .. } => None,
         }
     }
 

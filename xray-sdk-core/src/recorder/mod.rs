@@ -147,16 +147,22 @@ impl Recorder {
     /// the other strategies the guard holds a no-op subsegment.
     #[inline]
     pub fn begin_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
+        // The unsampled case first and on its own: a child of an unrecorded entity is unrecorded too and leaves
+        // the context alone, so it is built straight from the current entity, nearly free.
+        match context::unrecorded_child() {
+            Some(child) => Ok(SubsegmentGuard::detached(child)),
+            None => self.begin_recorded_subsegment(name),
+        }
+    }
+
+    #[inline(never)]
+    fn begin_recorded_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
         match context::current() {
-            // The common cases without the builder: a child of an unrecorded entity is unrecorded too and
-            // leaves the context alone (nearly free); a child of a recorded one becomes current.
-            Some(parent) if !parent.is_sampled() => {
-                Ok(SubsegmentGuard::detached(parent.unrecorded_child()))
-            }
-            Some(parent) => Ok(SubsegmentGuard::attached(begin_child(
+            // Without the builder: a child of a recorded entity becomes current.
+            Some(parent) if parent.is_sampled() => Ok(SubsegmentGuard::attached(begin_child(
                 &parent, name, None, None, false,
             ))),
-            None => self.subsegment(name).begin(),
+            _ => self.subsegment(name).begin(),
         }
     }
 
