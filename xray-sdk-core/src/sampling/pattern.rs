@@ -51,9 +51,15 @@ impl<'a> Text<'a> {
         if let Some(ascii) = self.ascii.get() {
             return ascii;
         }
-        let ascii = self.text.is_ascii();
+        let ascii = is_ascii(self.text.as_bytes());
         self.ascii.set(Some(ascii));
         ascii
+    }
+
+    /// The key to compare with [`Pattern::literal_key`]: the hash, for an ASCII text.
+    #[inline]
+    pub(crate) fn literal_key(&self) -> Option<u64> {
+        self.is_ascii().then(|| self.hash())
     }
 
     /// A field the request may lack: `None` for a missing or empty one, which matches every pattern.
@@ -119,6 +125,24 @@ fn short_word(b: &[u8]) -> u64 {
     } else {
         0
     }
+}
+
+/// Whether `bytes` are all ASCII, eight at a time (the standard library's test goes byte by byte on short
+/// strings).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    if n <= 8 {
+        return short_word(bytes) & HIGH == 0;
+    }
+    let mut any = word(bytes, n - 8);
+    let mut at = 0;
+    while at + 8 < n {
+        any |= word(bytes, at);
+        at += 8;
+    }
+    any & HIGH == 0
 }
 
 /// A hash of ASCII `bytes` in lower case, eight bytes at a time (FxHash-like; not for untrusted hashing).
@@ -197,6 +221,16 @@ impl Pattern {
         }
     }
 
+    /// For a literal pattern, a key that an ASCII text must have to match ([`Text::literal_key`]); 0 for the
+    /// other patterns.
+    pub(crate) fn literal_key(&self) -> u64 {
+        if self.kind == Kind::Literal {
+            self.hash
+        } else {
+            0
+        }
+    }
+
     /// Whether `text` matches.
     #[inline(always)]
     pub(crate) fn matches(&self, text: &Text<'_>) -> bool {
@@ -270,6 +304,7 @@ mod tests {
         assert_ne!(hash_lower(b"service-18"), hash_lower(b"service-17"));
         assert_ne!(hash_lower(b"a"), hash_lower(b"a\0"));
         // Every length up to three words, each byte changed in turn.
+        assert!(is_ascii(b""));
         let upper: Vec<u8> = (0..24).map(|i| b'A' + i).collect();
         for n in 0..upper.len() {
             let lower = upper[..n].to_ascii_lowercase();
@@ -283,6 +318,7 @@ mod tests {
                 let mut non_ascii = upper[..n].to_vec();
                 non_ascii[i] = 0xC1;
                 assert!(!eq_lower(&non_ascii, &lower), "{n} {i}");
+                assert!(is_ascii(&upper[..n]) && !is_ascii(&non_ascii), "{n} {i}");
             }
         }
     }
@@ -371,6 +407,16 @@ mod tests {
             }
         );
         assert_eq!(Pattern::new("a*b*c").kind, Kind::Glob);
+        for (p, t, may_match) in [
+            ("GET", "get", true),
+            ("GET", "POST", false),
+            ("*", "x", true),
+            ("k", "\u{212A}", true),
+        ] {
+            let (key, text) = (Pattern::new(p).literal_key(), Text::new(t));
+            let skip = key != 0 && text.literal_key().is_some_and(|k| k != key);
+            assert_eq!(!skip, may_match, "{p:?} {t:?}");
+        }
         assert!(Pattern::new("x").matches_field(&None));
         assert!(Pattern::new("x").matches_field(&Text::field(Some(""))));
         assert!(!Pattern::new("x").matches_field(&Text::field(Some("y"))));

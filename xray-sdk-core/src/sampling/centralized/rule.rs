@@ -231,6 +231,11 @@ impl Rule {
         }
     }
 
+    /// The [`Pattern::literal_key`] of the service name pattern.
+    pub(crate) fn service_key(&self) -> u64 {
+        self.service.literal_key()
+    }
+
     /// Whether every field the request has matches (the service name first: it tells rules apart most often).
     #[inline]
     pub(crate) fn matches(&self, f: &Fields<'_>) -> bool {

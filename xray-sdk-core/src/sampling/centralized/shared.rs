@@ -101,17 +101,11 @@ mod tests {
         let a = SharedRules::default();
         let b = SharedRules::default();
         assert_eq!(a.with(|c| c.fetched_at), None);
-        a.replace(RuleCache {
-            rules: Vec::new(),
-            fetched_at: Some(1),
-        });
+        a.replace(RuleCache::new(Vec::new(), Some(1)));
         assert_eq!(a.with(|c| c.fetched_at), Some(1));
         assert_eq!(b.with(|c| c.fetched_at), None);
         assert_eq!(a.with(|c| c.fetched_at), Some(1));
-        a.replace(RuleCache {
-            rules: Vec::new(),
-            fetched_at: Some(2),
-        });
+        a.replace(RuleCache::new(Vec::new(), Some(2)));
         assert_eq!(a.with(|c| c.fetched_at), Some(2));
         assert_eq!(
             a.with(|outer| (outer.fetched_at, b.with(|inner| inner.fetched_at))),
