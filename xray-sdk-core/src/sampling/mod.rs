@@ -15,7 +15,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use xray_sdk_types::SamplingFlag;
 
@@ -134,8 +133,5 @@ pub fn response_flag(incoming: Option<SamplingFlag>, sampled: bool) -> Option<Sa
 /// Whole seconds since the Unix epoch on `clock` (0 before 1970).
 #[inline]
 pub(crate) fn epoch_seconds(clock: &dyn Clock) -> i64 {
-    clock
-        .now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    clock.epoch_seconds()
 }

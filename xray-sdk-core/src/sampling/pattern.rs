@@ -3,19 +3,22 @@
 //! `*` matches without looking; a pattern without wildcards is a case-insensitive comparison; a pattern with one
 //! run of `*` and no `?` (`/api/*`, `*.example.com`, `/v1/*/items`) compares its two ends; anything else uses
 //! [`wildcard_match`](xray_sdk_types::rules::wildcard_match). Every form gives exactly the result of
-//! `wildcard_match`: the fast forms apply only when both pattern and text are ASCII.
+//! `wildcard_match`. The fast forms are for ASCII patterns, and compare bytes ignoring ASCII case: when they
+//! find a match it is one; when they find none, the text is checked for non-ASCII characters (once per field
+//! and decision, and only then), since a character such as the Kelvin sign matches `k` ignoring case.
 
 use std::cell::Cell;
 
 use xray_sdk_types::rules::wildcard_match;
 
-/// A request field, with whether it is ASCII and, once a literal pattern asks for it, a hash of its lower-case
-/// form: both are computed at most once per decision, so that rules with a literal pattern are told apart by
-/// comparing two integers.
+/// A request field, with what the patterns learn about it, computed at most once per decision: a hash of its
+/// lower-case form, once a literal pattern asks for it (so that rules with a literal pattern are told apart
+/// by comparing two integers), and whether it is ASCII, once a fast comparison fails.
 #[derive(Debug, Clone)]
 pub(crate) struct Text<'a> {
     text: &'a str,
-    ascii: bool,
+    /// `None` until computed.
+    ascii: Cell<Option<bool>>,
     /// 0 until computed; a computed hash is never 0.
     hash: Cell<u64>,
 }
@@ -25,12 +28,12 @@ impl<'a> Text<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         Text {
             text,
-            ascii: text.is_ascii(),
+            ascii: Cell::new(None),
             hash: Cell::new(0),
         }
     }
 
-    /// The hash of the ASCII text in lower case.
+    /// The hash of the text in ASCII lower case (for ASCII text; any value otherwise).
     #[inline]
     fn hash(&self) -> u64 {
         let h = self.hash.get();
@@ -40,6 +43,23 @@ impl<'a> Text<'a> {
         let h = hash_lower(self.text.as_bytes());
         self.hash.set(h);
         h
+    }
+
+    /// Whether the text is ASCII.
+    #[inline]
+    fn is_ascii(&self) -> bool {
+        if let Some(ascii) = self.ascii.get() {
+            return ascii;
+        }
+        let ascii = is_ascii(self.text.as_bytes());
+        self.ascii.set(Some(ascii));
+        ascii
+    }
+
+    /// The key to compare with [`Pattern::literal_key`]: the hash, for an ASCII text.
+    #[inline]
+    pub(crate) fn literal_key(&self) -> Option<u64> {
+        self.is_ascii().then(|| self.hash())
     }
 
     /// A field the request may lack: `None` for a missing or empty one, which matches every pattern.
@@ -53,7 +73,7 @@ impl<'a> Text<'a> {
 enum Kind {
     /// `*` (or `**`…): matches anything.
     Any,
-    /// No wildcard, ASCII: the text itself, ignoring ASCII case.
+    /// No wildcard, ASCII: the text itself, ignoring case.
     Literal,
     /// ASCII `prefix*suffix` with one run of `*` and no `?`.
     Affix { prefix: usize, suffix: usize },
@@ -83,42 +103,88 @@ fn lower8(w: u64) -> u64 {
     w | (upper >> 2)
 }
 
+/// The eight bytes of `b` from `at`, as a little-endian word.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The bytes of `b`, at most eight, in one word, read with two overlapping loads rather than byte by byte. Two
+/// slices of the same length give the same word exactly when they are equal.
+#[inline(always)]
+fn short_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+        u64::from(lo) | (u64::from(hi) << 32)
+    } else if n > 0 {
+        u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16)
+    } else {
+        0
+    }
+}
+
+/// Whether `bytes` are all ASCII, eight at a time (the standard library's test goes byte by byte on short
+/// strings).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    if n <= 8 {
+        return short_word(bytes) & HIGH == 0;
+    }
+    let mut any = word(bytes, n - 8);
+    let mut at = 0;
+    while at + 8 < n {
+        any |= word(bytes, at);
+        at += 8;
+    }
+    any & HIGH == 0
+}
+
 /// A hash of ASCII `bytes` in lower case, eight bytes at a time (FxHash-like; not for untrusted hashing).
 #[inline]
 fn hash_lower(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517C_C1B7_2722_0A95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ lower8(w)).wrapping_mul(K);
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ lower8(w)).wrapping_mul(K);
+    let n = bytes.len();
+    let h = n as u64;
+    if n <= 8 {
+        return mix(h, short_word(bytes)) | 1;
     }
-    let mut tail = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        tail |= u64::from(b) << (8 * i);
+    // Whole words, then the last eight bytes (which may overlap the last whole word).
+    let mut h = h;
+    let mut at = 0;
+    while at + 8 < n {
+        h = mix(h, word(bytes, at));
+        at += 8;
     }
-    (h.rotate_left(5) ^ lower8(tail)).wrapping_mul(K) | 1
+    mix(h, word(bytes, n - 8)) | 1
 }
 
-/// Whether ASCII `text` equals `lower` (ASCII, already lower case), ignoring ASCII case; eight bytes at a time.
+/// Whether `text` equals `lower` (ASCII, already lower case), ignoring ASCII case; eight bytes at a time. A
+/// non-ASCII byte never compares equal: [`lower8`] only sets bits, so it keeps the high bit of such a byte.
 #[inline]
 fn eq_lower(text: &[u8], lower: &[u8]) -> bool {
-    if text.len() != lower.len() {
+    let n = text.len();
+    if n != lower.len() {
         return false;
     }
-    let mut t = text.chunks_exact(8);
-    let mut l = lower.chunks_exact(8);
-    for (a, b) in (&mut t).zip(&mut l) {
-        let a = u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
-        let b = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        if lower8(a) != b {
+    if n <= 8 {
+        return lower8(short_word(text)) == short_word(lower);
+    }
+    // Whole words, then the last eight bytes (which may overlap the last whole word).
+    let mut at = 0;
+    while at + 8 < n {
+        if lower8(word(text, at)) != word(lower, at) {
             return false;
         }
+        at += 8;
     }
-    t.remainder()
-        .iter()
-        .zip(l.remainder())
-        .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    lower8(word(text, n - 8)) == word(lower, n - 8)
 }
 
 impl Pattern {
@@ -155,22 +221,41 @@ impl Pattern {
         }
     }
 
+    /// For a literal pattern, a key that an ASCII text must have to match ([`Text::literal_key`]); 0 for the
+    /// other patterns.
+    pub(crate) fn literal_key(&self) -> u64 {
+        if self.kind == Kind::Literal {
+            self.hash
+        } else {
+            0
+        }
+    }
+
     /// Whether `text` matches.
     #[inline(always)]
     pub(crate) fn matches(&self, text: &Text<'_>) -> bool {
         match self.kind {
             Kind::Any => true,
-            Kind::Literal if text.ascii => {
-                self.hash == text.hash() && eq_lower(text.text.as_bytes(), &self.lower)
+            Kind::Literal => {
+                (self.hash == text.hash() && eq_lower(text.text.as_bytes(), &self.lower))
+                    || self.matches_non_ascii(text)
             }
-            Kind::Affix { prefix, suffix } if text.ascii => {
+            Kind::Affix { prefix, suffix } => {
                 let (p, t) = (&*self.lower, text.text.as_bytes());
-                t.len() >= prefix + suffix
+                (t.len() >= prefix + suffix
                     && eq_lower(&t[..prefix], &p[..prefix])
-                    && eq_lower(&t[t.len() - suffix..], &p[p.len() - suffix..])
+                    && eq_lower(&t[t.len() - suffix..], &p[p.len() - suffix..]))
+                    || self.matches_non_ascii(text)
             }
-            _ => self.matches_slow(text),
+            Kind::Glob => self.matches_slow(text),
         }
+    }
+
+    /// Whether `text`, which the byte comparison of an ASCII pattern did not match, matches all the same: only
+    /// a text with non-ASCII characters can.
+    #[inline(always)]
+    fn matches_non_ascii(&self, text: &Text<'_>) -> bool {
+        !text.is_ascii() && self.matches_slow(text)
     }
 
     /// Non-ASCII text or pattern, or a pattern with `?` or several runs of `*`.
@@ -218,6 +303,24 @@ mod tests {
         assert_eq!(hash_lower(b"Service-18"), hash_lower(b"sERVICE-18"));
         assert_ne!(hash_lower(b"service-18"), hash_lower(b"service-17"));
         assert_ne!(hash_lower(b"a"), hash_lower(b"a\0"));
+        // Every length up to three words, each byte changed in turn.
+        assert!(is_ascii(b""));
+        let upper: Vec<u8> = (0..24).map(|i| b'A' + i).collect();
+        for n in 0..upper.len() {
+            let lower = upper[..n].to_ascii_lowercase();
+            assert!(eq_lower(&upper[..n], &lower), "{n}");
+            assert_eq!(hash_lower(&upper[..n]), hash_lower(&lower), "{n}");
+            for i in 0..n {
+                let mut other = lower.clone();
+                other[i] = b'_';
+                assert!(!eq_lower(&upper[..n], &other), "{n} {i}");
+                assert_ne!(hash_lower(&upper[..n]), hash_lower(&other), "{n} {i}");
+                let mut non_ascii = upper[..n].to_vec();
+                non_ascii[i] = 0xC1;
+                assert!(!eq_lower(&non_ascii, &lower), "{n} {i}");
+                assert!(is_ascii(&upper[..n]) && !is_ascii(&non_ascii), "{n} {i}");
+            }
+        }
     }
 
     #[test]
@@ -243,6 +346,10 @@ mod tests {
             "Service-Name-Longer-Than-8",
             "*-than-8",
             "/api/VERY/long/prefix/*",
+            "k*",
+            "*k",
+            "ok",
+            "*.ok.com",
         ];
         let texts = [
             "",
@@ -272,6 +379,12 @@ mod tests {
             "/api/very/LONG/prefix/x",
             "/api/very/long/prefi",
             "@[`{",
+            "\u{212A}\u{212A}",
+            "o\u{212A}",
+            "\u{212A}a",
+            "a.o\u{212A}.com",
+            "/v1/é/items",
+            "/api/é",
         ];
         for p in patterns {
             let prepared = Pattern::new(p);
@@ -294,6 +407,16 @@ mod tests {
             }
         );
         assert_eq!(Pattern::new("a*b*c").kind, Kind::Glob);
+        for (p, t, may_match) in [
+            ("GET", "get", true),
+            ("GET", "POST", false),
+            ("*", "x", true),
+            ("k", "\u{212A}", true),
+        ] {
+            let (key, text) = (Pattern::new(p).literal_key(), Text::new(t));
+            let skip = key != 0 && text.literal_key().is_some_and(|k| k != key);
+            assert_eq!(!skip, may_match, "{p:?} {t:?}");
+        }
         assert!(Pattern::new("x").matches_field(&None));
         assert!(Pattern::new("x").matches_field(&Text::field(Some(""))));
         assert!(!Pattern::new("x").matches_field(&Text::field(Some("y"))));

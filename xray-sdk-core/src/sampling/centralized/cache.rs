@@ -7,7 +7,7 @@ use xray_sdk_types::sampling::SamplingRule;
 
 use super::rule::{Rule, RuleState};
 use crate::sampling::SamplingRequest;
-use crate::sampling::pattern::Fields;
+use crate::sampling::pattern::{Fields, Text};
 
 /// Rules older than this (seconds since they were fetched) are not used: decisions fall back to the local
 /// sampler until fresh rules arrive.
@@ -18,6 +18,10 @@ pub(crate) const RULES_TTL_SECS: i64 = 3600;
 pub(crate) struct RuleCache {
     /// Sorted by priority, then name.
     pub(crate) rules: Vec<Rule>,
+    /// For each rule, the key of its service name pattern when that is a literal, else 0: a request whose
+    /// (ASCII) service name has another key cannot match the rule, which is then passed over without being
+    /// read.
+    service_keys: Vec<u64>,
     /// When the rules were fetched (epoch seconds); `None` until the first fetch.
     pub(crate) fetched_at: Option<i64>,
 }
@@ -46,9 +50,15 @@ impl RuleCache {
         // Names are unique in an account; should a daemon repeat one, the first in evaluation order wins.
         let mut seen = std::collections::HashSet::new();
         rules.retain(|r| seen.insert(Arc::clone(&r.name)));
+        RuleCache::new(rules, Some(now))
+    }
+
+    /// The cache with `rules`, already sorted.
+    pub(crate) fn new(rules: Vec<Rule>, fetched_at: Option<i64>) -> RuleCache {
         RuleCache {
+            service_keys: rules.iter().map(Rule::service_key).collect(),
             rules,
-            fetched_at: Some(now),
+            fetched_at,
         }
     }
 
@@ -66,8 +76,12 @@ impl RuleCache {
             return None;
         }
         let fields = Fields::new(req);
+        let service = fields.service.as_ref().and_then(Text::literal_key);
         self.rules
             .iter()
+            .zip(&self.service_keys)
+            .filter(|&(_, &key)| key == 0 || service.is_none_or(|s| s == key))
+            .map(|(rule, _)| rule)
             .find(|r| r.is_default || r.matches(&fields))
     }
 

@@ -47,6 +47,7 @@ mod cache;
 mod client;
 mod poller;
 mod rule;
+mod shared;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -182,23 +183,14 @@ impl CentralizedSampler {
 
     /// The names of the rules in effect, in the order they are evaluated.
     pub fn rule_names(&self) -> Vec<Arc<str>> {
-        let cache = self
-            .inner
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let cache = self.inner.rules.load();
         cache.rules.iter().map(|r| Arc::clone(&r.name)).collect()
     }
 
     /// Whether rules fetched less than an hour ago are in effect (otherwise the fallback decides).
     pub fn has_fresh_rules(&self) -> bool {
         let now = epoch_seconds(&*self.inner.clock);
-        !self
-            .inner
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_expired(now)
+        !self.inner.rules.load().is_expired(now)
     }
 
     /// Fetches the rules now, on the calling thread, and returns how many are in effect (0 when the daemon

@@ -1,7 +1,7 @@
 //! The state shared by a [`CentralizedSampler`](super::CentralizedSampler) and its poller thread, the two polls,
 //! and the thread's loop.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -13,9 +13,9 @@ use xray_sdk_types::sampling::{
     SamplingRuleRecord, SamplingStatisticsDocument,
 };
 
-use super::cache::RuleCache;
 use super::client::Client;
 use super::rule::{self, RuleState, Statistics};
+use super::shared::SharedRules;
 use super::{PollError, PollIntervals};
 use crate::clock::SharedClock;
 use crate::sampling::random::SamplingRng;
@@ -47,7 +47,7 @@ struct PollState {
 /// Everything a decision and a poll need.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) cache: RwLock<RuleCache>,
+    pub(crate) rules: SharedRules,
     pub(crate) clock: SharedClock,
     pub(crate) rng: SamplingRng,
     pub(crate) fallback: SharedSampler,
@@ -79,7 +79,7 @@ impl Inner {
     ) -> Self {
         let id: [u8; 12] = rand::random();
         Inner {
-            cache: RwLock::new(RuleCache::default()),
+            rules: SharedRules::default(),
             clock,
             rng,
             fallback,
@@ -92,26 +92,17 @@ impl Inner {
         }
     }
 
-    /// The decision: the matching rule's, or the fallback's when no fresh rule applies. Takes only a read lock
-    /// that the poller holds for the time of a pointer swap.
+    /// The decision: the matching rule's, or the fallback's when no fresh rule applies. Takes no lock while
+    /// the rules stay the same (see [`SharedRules`]).
     #[inline]
     pub(crate) fn decide(&self, req: &SamplingRequest<'_>) -> SamplingDecision {
         let now = epoch_seconds(&*self.clock);
-        {
-            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(rule) = cache.matching(req, now) {
-                return rule.decide(now, &self.rng);
-            }
-        }
-        self.fallback.should_sample(req)
-    }
-
-    fn replace_cache(&self, new: RuleCache) {
-        let old = {
-            let mut guard = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *guard, new)
-        };
-        drop(old);
+        let decision = self.rules.with(|cache| {
+            cache
+                .matching(req, now)
+                .map(|rule| rule.decide(now, &self.rng))
+        });
+        decision.unwrap_or_else(|| self.fallback.should_sample(req))
     }
 
     /// Fetches every page of rules and, if any rule is usable, makes them the rules in effect.
@@ -126,13 +117,9 @@ impl Inner {
             return Ok(0);
         }
         let now = epoch_seconds(&*self.clock);
-        let new = self
-            .cache
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .with_rules(&rules, now);
+        let new = self.rules.load().with_rules(&rules, now);
         let count = new.rules.len();
-        self.replace_cache(new);
+        self.rules.replace(new);
         log::debug!("X-Ray sampling: {count} rules in effect");
         Ok(count)
     }
@@ -178,15 +165,14 @@ impl Inner {
     }
 
     fn report_locked(&self) -> Result<bool, PollError> {
-        let due: Vec<(Arc<str>, Arc<RuleState>)> = {
-            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-            cache
-                .rules
-                .iter()
-                .filter(|r| r.state.has_requests() && r.state.time_to_report())
-                .map(|r| (Arc::clone(&r.name), Arc::clone(&r.state)))
-                .collect()
-        };
+        let due: Vec<(Arc<str>, Arc<RuleState>)> = self
+            .rules
+            .load()
+            .rules
+            .iter()
+            .filter(|r| r.state.has_requests() && r.state.time_to_report())
+            .map(|r| (Arc::clone(&r.name), Arc::clone(&r.state)))
+            .collect();
         if due.is_empty() {
             return Ok(false);
         }
@@ -239,7 +225,7 @@ impl Inner {
         let resp: GetSamplingTargetsResponse =
             serde_json::from_slice(&resp).map_err(|e| PollError::body("GetSamplingTargets", &e))?;
         let secs = |t: f64| t.is_finite().then(|| t.trunc() as i64);
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = self.rules.load();
         for target in &resp.sampling_target_documents {
             let Some(rule) = target.rule_name.as_deref().and_then(|n| cache.get(n)) else {
                 continue;

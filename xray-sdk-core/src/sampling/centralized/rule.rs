@@ -102,6 +102,7 @@ impl RuleState {
         }
     }
 
+    #[inline]
     pub(crate) fn rate(&self) -> f64 {
         f64::from_bits(self.rate.load(Ordering::Relaxed))
     }
@@ -111,6 +112,7 @@ impl RuleState {
     }
 
     /// The reservoir's answer for one request at `now` (epoch seconds).
+    #[inline]
     pub(crate) fn borrow_or_take(&self, now: i64, can_borrow: bool) -> Reservoir {
         let quota = self.quota.load(Ordering::Relaxed);
         let ttl = self.quota_ttl.load(Ordering::Relaxed);
@@ -229,6 +231,11 @@ impl Rule {
             resource_arn: Pattern::new(&rule.resource_arn),
             state,
         }
+    }
+
+    /// The [`Pattern::literal_key`] of the service name pattern.
+    pub(crate) fn service_key(&self) -> u64 {
+        self.service.literal_key()
     }
 
     /// Whether every field the request has matches (the service name first: it tells rules apart most often).
