@@ -1,6 +1,5 @@
 //! The source of time, injectable so that sampling and timing behaviour can be tested deterministically.
 
-use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -30,10 +29,8 @@ fn seconds_since_epoch(t: SystemTime) -> i64 {
 
 /// The system's clocks.
 ///
-/// [`Clock::epoch_seconds`] reads the wall clock about once a second per thread: in between it answers from a
-/// cached second, checked against the coarse monotonic clock (a few nanoseconds to read, where the wall
-/// clock takes 20 to 30). The cached second is dropped 20 ms before it can have ended, so that it is never
-/// given once over; a step of the wall clock (or a suspend) shows within a second.
+/// [`Clock::epoch_seconds`] answers from [`xray_sdk_types::time::current_second`], which reads the wall clock
+/// about once a second per thread: a step of the wall clock (or a suspend) shows within a second.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -46,58 +43,7 @@ impl Clock for SystemClock {
     }
     #[inline]
     fn epoch_seconds(&self) -> i64 {
-        cached_epoch_seconds()
-    }
-}
-
-/// More than the resolution of the coarse monotonic clock (one kernel tick: 1 to 10 ms on Linux, up to
-/// 16 ms on Windows), plus the drift of the wall clock against it within one second.
-const COARSE_MARGIN: coarsetime::Duration = coarsetime::Duration::from_millis(20);
-
-thread_local! {
-    /// This thread's current second of the wall clock, and the coarse monotonic instant (in ticks) before
-    /// which that second has certainly not ended; `(0, 0)` until the first read.
-    static CURRENT_SECOND: Cell<(u64, i64)> = const { Cell::new((0, 0)) };
-}
-
-/// The current whole second of the system's wall clock, from this thread's cache while it certainly holds.
-#[inline]
-fn cached_epoch_seconds() -> i64 {
-    let now = coarsetime::Instant::now_without_cache_update().as_ticks();
-    CURRENT_SECOND
-        .try_with(|cached| {
-            let (until, second) = cached.get();
-            if now < until {
-                return second;
-            }
-            let (second, until) = read_wall_second(now);
-            cached.set((until, second));
-            second
-        })
-        // The thread is exiting and its cache is gone.
-        .unwrap_or_else(|_| read_wall_second(now).0)
-}
-
-/// Reads the wall clock: its current whole second, and the coarse monotonic instant (in ticks) until which
-/// that second certainly lasts, given `now`, the coarse monotonic instant read just before.
-///
-/// The coarse clock lags the true monotonic time by less than its resolution, so that the second has not
-/// ended while the coarse clock shows less than `now` + (what is left of the second) − [`COARSE_MARGIN`].
-#[cold]
-fn read_wall_second(now: u64) -> (i64, u64) {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(wall) => {
-            let second = i64::try_from(wall.as_secs()).unwrap_or(i64::MAX);
-            let left =
-                std::time::Duration::from_nanos(u64::from(1_000_000_000 - wall.subsec_nanos()));
-            let left = coarsetime::Duration::from(left).as_ticks();
-            (
-                second,
-                now.saturating_add(left.saturating_sub(COARSE_MARGIN.as_ticks())),
-            )
-        }
-        // Before 1970: not cached.
-        Err(_) => (0, 0),
+        i64::try_from(xray_sdk_types::time::current_second()).unwrap_or(i64::MAX)
     }
 }
 
@@ -111,20 +57,6 @@ pub use manual::ManualClock;
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn system_seconds_follow_the_wall_clock() {
-        for _ in 0..50 {
-            let before = seconds_since_epoch(SystemTime::now());
-            let cached = SystemClock.epoch_seconds();
-            let after = seconds_since_epoch(SystemTime::now());
-            assert!(
-                (before..=after).contains(&cached),
-                "{before} <= {cached} <= {after}"
-            );
-            std::thread::sleep(Duration::from_millis(37));
-        }
-    }
 
     #[test]
     fn default_seconds_come_from_now() {

@@ -4,10 +4,8 @@
 //! 16 hex digits. Both are kept as plain integers, so that they are `Copy`, compare cheaply and format without
 //! allocation. Parsing accepts lower-case hex only, which is what X-Ray itself produces.
 
-use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -57,39 +55,6 @@ fn write_hex(value: u128, out: &mut [u8]) {
         let shift = 4 * (n - 1 - i);
         *slot = HEX[((value >> shift) & 0xf) as usize];
     }
-}
-
-/// Seconds since the Unix epoch, now, for a new trace id. Saturates instead of failing on a clock before 1970 or
-/// after 2106.
-///
-/// The wall clock is read at most once a second per thread; in between, the coarse monotonic clock, which costs a
-/// few nanoseconds to read, carries it forward. The result can lag the wall clock by the coarse clock's
-/// resolution (a few milliseconds), which is nothing for a field counted in seconds.
-fn epoch_seconds_now() -> u32 {
-    thread_local! {
-        /// The coarse instant of the last wall-clock reading, and that reading.
-        static SYNCED: Cell<Option<(coarsetime::Instant, Duration)>> = const { Cell::new(None) };
-    }
-    let now = coarsetime::Instant::now_without_cache_update();
-    let wall = SYNCED
-        .try_with(|synced| match synced.get() {
-            Some((at, wall)) if (now - at).as_secs() == 0 => {
-                wall + Duration::from_nanos((now - at).as_nanos())
-            }
-            _ => {
-                let wall = wall_clock();
-                synced.set(Some((now, wall)));
-                wall
-            }
-        })
-        .unwrap_or_else(|_| wall_clock());
-    u32::try_from(wall.as_secs()).unwrap_or(u32::MAX)
-}
-
-fn wall_clock() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// `Display`, `Debug`, `FromStr` and serde for an id type with `LEN`, `write_to` and `parse`.
@@ -163,7 +128,10 @@ impl TraceId {
     pub fn new() -> Self {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes[4..]);
-        Self::from_parts(epoch_seconds_now(), u128::from_be_bytes(bytes))
+        Self::from_parts(
+            u32::try_from(crate::time::current_second()).unwrap_or(u32::MAX),
+            u128::from_be_bytes(bytes),
+        )
     }
 
     /// Builds a trace id from its epoch seconds and its random part (only the low 96 bits are used).
@@ -358,8 +326,8 @@ mod tests {
         let text = a.to_string();
         assert_eq!(text.len(), TraceId::LEN);
         assert_eq!(TraceId::parse(&text), Ok(a));
-        let now = epoch_seconds_now();
-        assert!(now - a.epoch() <= 1);
+        let now = crate::time::current_second();
+        assert!(now - u64::from(a.epoch()) <= 1);
         let e = EntityId::new();
         assert_eq!(EntityId::parse(&e.to_string()), Ok(e));
         assert!(!e.is_noop());

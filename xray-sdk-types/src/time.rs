@@ -1,5 +1,6 @@
 //! Timestamps as X-Ray writes them: seconds since the Unix epoch, with microsecond precision.
 
+use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The time `t` in seconds since the Unix epoch, rounded to the microsecond. Times before 1970 give `0.0`.
@@ -16,9 +17,78 @@ pub fn now() -> f64 {
     epoch_seconds(SystemTime::now())
 }
 
+/// The current whole second of the wall clock since the Unix epoch (0 before 1970), for new trace ids and
+/// per-second sampling quotas.
+///
+/// The wall clock is read about once a second per thread: in between, the answer comes from a cached second,
+/// checked against the coarse monotonic clock (a few nanoseconds to read, where the wall clock takes 20 to 30).
+/// The cached second is dropped 20 ms before it can have ended, so that it is never given once over; a step of
+/// the wall clock (or a suspend) shows within a second.
+#[inline]
+pub fn current_second() -> u64 {
+    thread_local! {
+        /// This thread's current second of the wall clock, and the coarse monotonic instant (in ticks) before
+        /// which that second has certainly not ended; `(0, 0)` until the first read.
+        static CURRENT_SECOND: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    let now = coarsetime::Instant::now_without_cache_update().as_ticks();
+    CURRENT_SECOND
+        .try_with(|cached| {
+            let (until, second) = cached.get();
+            if now < until {
+                return second;
+            }
+            let (second, until) = read_wall_second(now);
+            cached.set((until, second));
+            second
+        })
+        // The thread is exiting and its cache is gone.
+        .unwrap_or_else(|_| read_wall_second(now).0)
+}
+
+/// More than the resolution of the coarse monotonic clock (one kernel tick: 1 to 10 ms on Linux, up to
+/// 16 ms on Windows), plus the drift of the wall clock against it within one second.
+const COARSE_MARGIN: coarsetime::Duration = coarsetime::Duration::from_millis(20);
+
+/// Reads the wall clock: its current whole second, and the coarse monotonic instant (in ticks) until which
+/// that second certainly lasts, given `now`, the coarse monotonic instant read just before.
+///
+/// The coarse clock lags the true monotonic time by less than its resolution, so that the second has not
+/// ended while the coarse clock shows less than `now` + (what is left of the second) − `COARSE_MARGIN`.
+#[cold]
+fn read_wall_second(now: u64) -> (u64, u64) {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(wall) => {
+            let left = Duration::from_nanos(u64::from(1_000_000_000 - wall.subsec_nanos()));
+            let left = coarsetime::Duration::from(left).as_ticks();
+            (
+                wall.as_secs(),
+                now.saturating_add(left.saturating_sub(COARSE_MARGIN.as_ticks())),
+            )
+        }
+        // Before 1970: not cached.
+        Err(_) => (0, 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn current_second_follows_the_wall_clock() {
+        let whole = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        for _ in 0..50 {
+            let before = whole(SystemTime::now());
+            let cached = current_second();
+            let after = whole(SystemTime::now());
+            assert!(
+                (before..=after).contains(&cached),
+                "{before} <= {cached} <= {after}"
+            );
+            std::thread::sleep(Duration::from_millis(37));
+        }
+    }
 
     #[test]
     fn microsecond_precision() {
