@@ -79,8 +79,13 @@ fn tree(recorder: &Recorder, sampled: bool) {
 
 /// Runs `n` trees and returns (ns per tree, allocations per tree).
 fn measure(recorder: &Recorder, sampled: bool, n: usize) -> (f64, f64) {
-    for _ in 0..200 {
+    // Warm up as the Python script does (200 trees), and for at least 20 ms: 200 unsampled trees take
+    // microseconds, too short for the processor to settle.
+    let warmup = Instant::now();
+    let mut warm = 0;
+    while warm < 200 || warmup.elapsed() < Duration::from_millis(20) {
         tree(recorder, sampled);
+        warm += 1;
     }
     recorder.flush(Duration::from_secs(30));
     let allocs = ALLOCATIONS.load(Ordering::Relaxed);

@@ -204,3 +204,45 @@ fn an_unreachable_daemon_costs_the_host_nothing() {
     }
     assert!(recorder.flush(Duration::from_secs(5)));
 }
+
+#[test]
+fn flush_waits_for_every_thread_and_returns_at_once_when_nothing_waits() {
+    let daemon = Daemon::new();
+    let (recorder, emitter) = daemon.recorder(100);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let recorder = recorder.clone();
+            let emitter = &emitter;
+            s.spawn(move || {
+                for i in 0..20 {
+                    let segment = recorder.segment("flushed").sampled(true).begin();
+                    segment.put_annotation("thread", t);
+                    segment.put_annotation("i", i);
+                }
+                // Each thread's own flush covers at least what it emitted.
+                assert!(recorder.flush(Duration::from_secs(5)));
+                assert!(emitter.stats().sent >= 20);
+            });
+        }
+    });
+    assert!(recorder.flush(Duration::from_secs(5)));
+    assert_eq!(emitter.stats().sent, 80);
+    // Nothing is waiting now: a flush does not wait for the sending thread's next poll.
+    let started = std::time::Instant::now();
+    for _ in 0..100 {
+        assert!(recorder.flush(Duration::from_secs(5)));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let docs = daemon.documents();
+    // (Few enough for the receiving socket's default buffer.)
+    assert_eq!(docs.len(), 80);
+    let mut seen = HashSet::new();
+    for doc in &docs {
+        let a = &doc["annotations"];
+        assert!(seen.insert((a["thread"].as_i64().unwrap(), a["i"].as_i64().unwrap())));
+    }
+}

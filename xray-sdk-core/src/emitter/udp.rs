@@ -21,7 +21,9 @@ use crate::config::Endpoint;
 /// The default number of datagrams waiting to be sent before new ones are dropped.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 
-/// How long the sending thread sleeps between polls of its queue after a burst.
+/// How long the sending thread sleeps between polls of its queue after a burst. Datagrams wait at most this
+/// long (a flush wakes the thread at once). Longer intervals mean fewer wake-ups but larger bursts, whose
+/// datagrams no longer stay in the processor's cache: 2 ms made the standard workload 60% slower than 0.5 ms.
 const POLL_INTERVAL: Duration = Duration::from_micros(500);
 /// How many empty polls in a row send it back to blocking (about 10 ms of quiet).
 const IDLE_POLLS: u32 = 20;
@@ -33,6 +35,8 @@ enum Message {
 
 #[derive(Debug, Default)]
 struct Counters {
+    /// Datagrams handed to the sending thread.
+    queued: AtomicU64,
     sent: AtomicU64,
     dropped: AtomicU64,
     send_errors: AtomicU64,
@@ -62,6 +66,8 @@ pub struct UdpEmitterStats {
 #[derive(Debug)]
 pub struct UdpEmitter {
     queue: SyncSender<Message>,
+    /// The sending thread, woken early by a flush.
+    sender: std::thread::Thread,
     counters: Arc<Counters>,
     endpoint: Endpoint,
     max_datagram: usize,
@@ -98,11 +104,14 @@ impl UdpEmitter {
             target: None,
             next_resolve: Instant::now(),
         };
-        std::thread::Builder::new()
+        let sender = std::thread::Builder::new()
             .name("xray-udp-emitter".to_owned())
-            .spawn(move || worker.run(rx))?;
+            .spawn(move || worker.run(rx))?
+            .thread()
+            .clone();
         Ok(UdpEmitter {
             queue,
+            sender,
             counters,
             endpoint,
             max_datagram: max_datagram.min(MAX_DATAGRAM_SIZE),
@@ -127,7 +136,13 @@ impl UdpEmitter {
     }
 
     fn enqueue(&self, datagram: &[u8]) {
-        match self.queue.try_send(Message::Datagram(datagram.to_vec())) {
+        // Counted before it can be sent, so that `flush` never sees more finished than queued while one waits.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let refused = self.queue.try_send(Message::Datagram(datagram.to_vec()));
+        if refused.is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        match refused {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let n = self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -174,6 +189,13 @@ impl Emitter for UdpEmitter {
     }
 
     fn flush(&self, timeout: Duration) -> bool {
+        let c = &self.counters;
+        // Every datagram is counted in `queued` before it enters the queue: when the sending thread has finished
+        // with as many, none emitted before this call is still waiting.
+        let queued = c.queued.load(Ordering::Relaxed);
+        if c.sent.load(Ordering::Relaxed) + c.send_errors.load(Ordering::Relaxed) >= queued {
+            return true;
+        }
         let deadline = Instant::now() + timeout;
         let (ack, done) = mpsc::channel();
         let mut message = Message::Flush(ack);
@@ -190,6 +212,8 @@ impl Emitter for UdpEmitter {
                 Err(TrySendError::Disconnected(_)) => return false,
             }
         }
+        // The sending thread may be sleeping between polls: wake it.
+        self.sender.unpark();
         done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_ok()
     }
@@ -217,7 +241,8 @@ impl Worker {
                     }
                     Err(TryRecvError::Empty) => {
                         idle_polls += 1;
-                        std::thread::sleep(POLL_INTERVAL);
+                        // Woken early by a flush; a spurious wake-up only polls once more.
+                        std::thread::park_timeout(POLL_INTERVAL);
                     }
                     Err(TryRecvError::Disconnected) => return,
                 }
