@@ -341,4 +341,70 @@ proptest! {
         doc.write_json(&mut fast).expect("write_json");
         prop_assert_eq!(fast, serde_json::to_vec(&doc).expect("serde"));
     }
+
+    #[test]
+    fn the_fast_writer_matches_serde_on_http_aws_and_service(
+        texts in prop::collection::vec(prop::option::of(any::<String>()), 16),
+        flags in prop::collection::vec(prop::option::of(any::<bool>()), 3),
+        status in prop::option::of(any::<u16>()),
+        length in prop::option::of(any::<i64>()),
+        retries in prop::option::of(any::<u32>()),
+        extra_key in any::<String>(),
+        with_blocks in any::<(bool, bool, bool, bool)>(),
+    ) {
+        use xray_sdk_types::document::{Aws, Ec2, Service, XraySdk};
+        let t = |i: usize| texts[i].clone();
+        let extra = |present: bool| {
+            let mut map = serde_json::Map::new();
+            if present {
+                map.insert(extra_key.clone(), json!({"nested": [1, "two"]}));
+            }
+            map
+        };
+        let mut doc = Document::new(EntityId::from_u64(7), "blocks", 1.5e9);
+        if with_blocks.0 {
+            doc.http = Some(Box::new(Http {
+                request: Some(HttpRequest {
+                    method: t(0),
+                    url: t(1),
+                    user_agent: t(2),
+                    client_ip: t(3),
+                    x_forwarded_for: flags[0],
+                    traced: flags[1],
+                }),
+                response: with_blocks.1.then_some(HttpResponse { status, content_length: length }),
+            }));
+        }
+        doc.aws = Some(Box::new(Aws {
+            account_id: t(4),
+            operation: t(5),
+            region: t(6),
+            request_id: t(7),
+            retries,
+            queue_url: t(8),
+            table_name: t(9),
+            resource_names: t(10).map(|n| vec![n]),
+            ec2: with_blocks.2.then(|| Ec2 { instance_id: t(11), ..Ec2::default() }),
+            xray: Some(XraySdk {
+                sdk: t(12),
+                sdk_version: t(13),
+                auto_instrumentation: flags[2],
+                sampling_rule_name: t(14),
+                extra: extra(with_blocks.3),
+            }),
+            extra: extra(with_blocks.2),
+            ..Aws::default()
+        }));
+        doc.service = Some(Box::new(Service {
+            version: t(15),
+            runtime: t(0),
+            runtime_version: t(1),
+            compiler: t(2),
+            compiler_version: t(3),
+            extra: extra(with_blocks.1),
+        }));
+        let mut fast = Vec::new();
+        doc.write_json(&mut fast).expect("write_json");
+        prop_assert_eq!(String::from_utf8(fast).expect("utf-8"), serde_json::to_string(&doc).expect("serde"));
+    }
 }

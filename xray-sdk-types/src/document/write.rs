@@ -1,12 +1,14 @@
 //! A fast JSON writer for documents: the same bytes as `serde_json::to_writer`, in a fraction of the time.
 //!
-//! Field names are written as literals and strings are copied unless they need escaping; the rare and
-//! nested blocks (`http`, `aws`, `sql`, `service`, `cause`, unknown fields) go through serde. The test suite
-//! checks that the output is byte-for-byte what serde produces.
+//! Field names are written as literals and strings are copied unless they need escaping. The blocks every
+//! server segment carries (`http`, `aws` with its `xray` part, `service`) are written here too; the rarer ones
+//! (`sql`, `cause`, the `aws` resource blocks, unknown fields) go through serde. The test suite checks that the
+//! output is byte-for-byte what serde produces.
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::{AnnotationValue, Document, Metadata, OrderedMap};
+use super::{AnnotationValue, Aws, Document, Http, Metadata, OrderedMap, Service, XraySdk};
 
 /// Appends `value` serialized by serde_json (numbers, nested blocks).
 fn serde_into<T: Serialize + ?Sized>(
@@ -76,6 +78,109 @@ impl<'a> Object<'a> {
     fn end(self) {
         self.out.push(b'}');
     }
+
+    /// Writes `"key":"value"` when `value` is set.
+    fn string(&mut self, key: &str, value: &Option<String>) -> Result<(), serde_json::Error> {
+        match value {
+            Some(v) => string(self.key(key), v),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `"key":true|false` when `value` is set.
+    fn bool(&mut self, key: &str, value: Option<bool>) {
+        if let Some(b) = value {
+            self.key(key)
+                .extend_from_slice(if b { b"true" } else { b"false" });
+        }
+    }
+
+    /// Writes `"key":value` through serde when `value` is set.
+    fn serde<T: Serialize>(
+        &mut self,
+        key: &str,
+        value: &Option<T>,
+    ) -> Result<(), serde_json::Error> {
+        match value {
+            Some(v) => serde_into(self.key(key), v),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the fields of a flattened map of unknown fields.
+    fn extra(&mut self, extra: &Map<String, Value>) -> Result<(), serde_json::Error> {
+        for (k, v) in extra {
+            serde_into(self.escaped_key(k)?, v)?;
+        }
+        Ok(())
+    }
+}
+
+fn http(out: &mut Vec<u8>, http: &Http) -> Result<(), serde_json::Error> {
+    let mut obj = Object::new(out);
+    if let Some(request) = &http.request {
+        let mut o = Object::new(obj.key("request"));
+        o.string("method", &request.method)?;
+        o.string("url", &request.url)?;
+        o.string("user_agent", &request.user_agent)?;
+        o.string("client_ip", &request.client_ip)?;
+        o.bool("x_forwarded_for", request.x_forwarded_for);
+        o.bool("traced", request.traced);
+        o.end();
+    }
+    if let Some(response) = &http.response {
+        let mut o = Object::new(obj.key("response"));
+        o.serde("status", &response.status)?;
+        o.serde("content_length", &response.content_length)?;
+        o.end();
+    }
+    obj.end();
+    Ok(())
+}
+
+fn aws(out: &mut Vec<u8>, aws: &Aws) -> Result<(), serde_json::Error> {
+    let mut obj = Object::new(out);
+    obj.string("account_id", &aws.account_id)?;
+    obj.string("operation", &aws.operation)?;
+    obj.string("region", &aws.region)?;
+    obj.string("request_id", &aws.request_id)?;
+    obj.serde("retries", &aws.retries)?;
+    obj.string("queue_url", &aws.queue_url)?;
+    obj.string("table_name", &aws.table_name)?;
+    obj.serde("resource_names", &aws.resource_names)?;
+    obj.serde("ec2", &aws.ec2)?;
+    obj.serde("ecs", &aws.ecs)?;
+    obj.serde("eks", &aws.eks)?;
+    obj.serde("elastic_beanstalk", &aws.elastic_beanstalk)?;
+    if let Some(xray) = &aws.xray {
+        xray_sdk(obj.key("xray"), xray)?;
+    }
+    obj.extra(&aws.extra)?;
+    obj.end();
+    Ok(())
+}
+
+fn xray_sdk(out: &mut Vec<u8>, xray: &XraySdk) -> Result<(), serde_json::Error> {
+    let mut obj = Object::new(out);
+    obj.string("sdk", &xray.sdk)?;
+    obj.string("sdk_version", &xray.sdk_version)?;
+    obj.bool("auto_instrumentation", xray.auto_instrumentation);
+    obj.string("sampling_rule_name", &xray.sampling_rule_name)?;
+    obj.extra(&xray.extra)?;
+    obj.end();
+    Ok(())
+}
+
+fn service(out: &mut Vec<u8>, service: &Service) -> Result<(), serde_json::Error> {
+    let mut obj = Object::new(out);
+    obj.string("version", &service.version)?;
+    obj.string("runtime", &service.runtime)?;
+    obj.string("runtime_version", &service.runtime_version)?;
+    obj.string("compiler", &service.compiler)?;
+    obj.string("compiler_version", &service.compiler_version)?;
+    obj.extra(&service.extra)?;
+    obj.end();
+    Ok(())
 }
 
 fn annotations(
@@ -172,17 +277,17 @@ impl Document {
         if !self.precursor_ids.is_empty() {
             serde_into(obj.key("precursor_ids"), &self.precursor_ids)?;
         }
-        if let Some(http) = &self.http {
-            serde_into(obj.key("http"), http)?;
+        if let Some(h) = &self.http {
+            http(obj.key("http"), h)?;
         }
-        if let Some(aws) = &self.aws {
-            serde_into(obj.key("aws"), aws)?;
+        if let Some(a) = &self.aws {
+            aws(obj.key("aws"), a)?;
         }
         if let Some(sql) = &self.sql {
             serde_into(obj.key("sql"), sql)?;
         }
-        if let Some(service) = &self.service {
-            serde_into(obj.key("service"), service)?;
+        if let Some(s) = &self.service {
+            service(obj.key("service"), s)?;
         }
         if !self.annotations.is_empty() {
             annotations(obj.key("annotations"), &self.annotations)?;
@@ -214,9 +319,7 @@ impl Document {
             }
             o.push(b']');
         }
-        for (k, v) in &self.extra {
-            serde_into(obj.escaped_key(k)?, v)?;
-        }
+        obj.extra(&self.extra)?;
         obj.end();
         Ok(())
     }
