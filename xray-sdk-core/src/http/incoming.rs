@@ -71,8 +71,18 @@ impl IncomingRequest<'_> {
             url.push('?');
             url.push_str(q);
         }
-        // The host came from a header the caller controls: strip any `user:password@` it smuggles in.
-        sanitize_url(&url, query.is_some())
+        // The host came from a header the caller controls: strip any `user:password@` it smuggles in (and
+        // whatever else does not belong). The usual request has nothing to strip, and is kept as built.
+        let clean = self
+            .host
+            .is_none_or(|h| !h.contains(['@', '/', '?', '#']))
+            && !self.path.contains(['?', '#'])
+            && query.is_none_or(|q| !q.contains('#'));
+        if clean {
+            url
+        } else {
+            sanitize_url(&url, query.is_some())
+        }
     }
 
     /// The `http.request` block of the segment: method, URL, user agent, client address. No other header is
