@@ -6,9 +6,9 @@
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use xray_sdk_types::Document;
@@ -37,6 +37,39 @@ const QUIET_BEFORE_BLOCKING: Duration = Duration::from_millis(20);
 enum Message {
     Datagram(Vec<u8>),
     Flush(mpsc::Sender<()>),
+}
+
+/// Datagram buffers the sending thread has finished with, for the emitting threads to fill again: a buffer is
+/// then allocated and freed by the same allocator thread-cache far less often (freeing on another thread than
+/// the one that allocated is costly).
+#[derive(Debug, Default)]
+struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+/// How many spare buffers are kept, and the largest kept (bigger ones are freed).
+const SPARE_BUFFERS: usize = 256;
+const SPARE_BUFFER_CAPACITY: usize = 16 * 1024;
+
+impl Buffers {
+    fn filled_with(&self, datagram: &[u8]) -> Vec<u8> {
+        let spare = self.0.lock().ok().and_then(|mut spare| spare.pop());
+        match spare {
+            Some(mut buf) => {
+                buf.clear();
+                buf.extend_from_slice(datagram);
+                buf
+            }
+            None => datagram.to_vec(),
+        }
+    }
+
+    fn give_back(&self, buf: Vec<u8>) {
+        if buf.capacity() <= SPARE_BUFFER_CAPACITY
+            && let Ok(mut spare) = self.0.lock()
+            && spare.len() < SPARE_BUFFERS
+        {
+            spare.push(buf);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +107,7 @@ pub struct UdpEmitter {
     queue: SyncSender<Message>,
     /// The sending thread, woken early by a flush.
     sender: std::thread::Thread,
+    buffers: Arc<Buffers>,
     counters: Arc<Counters>,
     endpoint: Endpoint,
     max_datagram: usize,
@@ -104,8 +138,10 @@ impl UdpEmitter {
     ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::sync_channel(capacity.max(1));
         let counters = Arc::new(Counters::default());
+        let buffers = Arc::new(Buffers::default());
         let worker = Worker {
             endpoint: endpoint.clone(),
+            buffers: Arc::clone(&buffers),
             counters: Arc::clone(&counters),
             target: None,
             next_resolve: Instant::now(),
@@ -118,6 +154,7 @@ impl UdpEmitter {
         Ok(UdpEmitter {
             queue,
             sender,
+            buffers,
             counters,
             endpoint,
             max_datagram: max_datagram.min(MAX_DATAGRAM_SIZE),
@@ -144,7 +181,9 @@ impl UdpEmitter {
     fn enqueue(&self, datagram: &[u8]) {
         // Counted before it can be sent, so that `flush` never sees more finished than queued while one waits.
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        let refused = self.queue.try_send(Message::Datagram(datagram.to_vec()));
+        let refused = self
+            .queue
+            .try_send(Message::Datagram(self.buffers.filled_with(datagram)));
         if refused.is_err() {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
         }
@@ -227,6 +266,7 @@ impl Emitter for UdpEmitter {
 
 struct Worker {
     endpoint: Endpoint,
+    buffers: Arc<Buffers>,
     counters: Arc<Counters>,
     target: Option<(UdpSocket, SocketAddr)>,
     next_resolve: Instant,
@@ -271,7 +311,9 @@ impl Worker {
         match message {
             Message::Datagram(datagram) => {
                 self.send(&datagram);
-                datagram.len()
+                let len = datagram.len();
+                self.buffers.give_back(datagram);
+                len
             }
             Message::Flush(ack) => {
                 let _ = ack.send(());

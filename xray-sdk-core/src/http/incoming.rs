@@ -73,9 +73,7 @@ impl IncomingRequest<'_> {
         }
         // The host came from a header the caller controls: strip any `user:password@` it smuggles in (and
         // whatever else does not belong). The usual request has nothing to strip, and is kept as built.
-        let clean = self
-            .host
-            .is_none_or(|h| !h.contains(['@', '/', '?', '#']))
+        let clean = self.host.is_none_or(|h| !h.contains(['@', '/', '?', '#']))
             && !self.path.contains(['?', '#'])
             && query.is_none_or(|q| !q.contains('#'));
         if clean {
