@@ -162,7 +162,7 @@ fn entity() -> impl Strategy<Value = Document> {
                     let flags = rules::status_flags(status);
                     doc.http = Some(Box::new(Http {
                         request: Some(HttpRequest {
-                            method: Some(method),
+                            method: Some(method.into()),
                             ..HttpRequest::default()
                         }),
                         response: Some(HttpResponse {
@@ -365,10 +365,10 @@ proptest! {
         if with_blocks.0 {
             doc.http = Some(Box::new(Http {
                 request: Some(HttpRequest {
-                    method: t(0),
+                    method: t(0).map(Into::into),
                     url: t(1),
                     user_agent: t(2),
-                    client_ip: t(3),
+                    client_ip: t(3).map(Into::into),
                     x_forwarded_for: flags[0],
                     traced: flags[1],
                 }),
@@ -386,21 +386,21 @@ proptest! {
             resource_names: t(10).map(|n| vec![n]),
             ec2: with_blocks.2.then(|| Ec2 { instance_id: t(11), ..Ec2::default() }),
             xray: Some(XraySdk {
-                sdk: t(12),
-                sdk_version: t(13),
+                sdk: t(12).map(Into::into),
+                sdk_version: t(13).map(Into::into),
                 auto_instrumentation: flags[2],
-                sampling_rule_name: t(14),
+                sampling_rule_name: t(14).map(Into::into),
                 extra: extra(with_blocks.3),
             }),
             extra: extra(with_blocks.2),
             ..Aws::default()
         }));
         doc.service = Some(Box::new(Service {
-            version: t(15),
-            runtime: t(0),
-            runtime_version: t(1),
-            compiler: t(2),
-            compiler_version: t(3),
+            version: t(15).map(Into::into),
+            runtime: t(0).map(Into::into),
+            runtime_version: t(1).map(Into::into),
+            compiler: t(2).map(Into::into),
+            compiler_version: t(3).map(Into::into),
             extra: extra(with_blocks.1),
         }));
         let mut fast = Vec::new();

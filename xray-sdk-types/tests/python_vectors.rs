@@ -449,9 +449,9 @@ fn apply_http_puts(puts: &[(String, Value)]) -> (Http, StatusFlags) {
         }
         match key.as_str() {
             "url" => http.request_mut().url = text(value),
-            "method" => http.request_mut().method = text(value),
+            "method" => http.request_mut().method = text(value).map(Into::into),
             "user_agent" => http.request_mut().user_agent = text(value),
-            "client_ip" => http.request_mut().client_ip = text(value),
+            "client_ip" => http.request_mut().client_ip = text(value).map(Into::into),
             "x_forwarded_for" => http.request_mut().x_forwarded_for = value.as_bool(),
             "status" => {
                 // Python int()-converts a status given as text.

@@ -63,10 +63,10 @@ fn full_segment() -> Document {
     segment.resource_arn = Some("arn:aws:ecs:us-east-2:123456789012:task/abc".to_owned());
     segment.http = Some(Box::new(Http {
         request: Some(HttpRequest {
-            method: Some("POST".to_owned()),
+            method: Some("POST".into()),
             url: Some("https://example.com/cart?id=1".to_owned()),
             user_agent: Some("curl/8.0".to_owned()),
-            client_ip: Some("203.0.113.9".to_owned()),
+            client_ip: Some("203.0.113.9".into()),
             x_forwarded_for: Some(true),
             traced: None,
         }),
@@ -91,18 +91,18 @@ fn full_segment() -> Document {
             ..Ecs::default()
         }),
         xray: Some(XraySdk {
-            sdk: Some("X-Ray for Rust".to_owned()),
-            sdk_version: Some("0.1.0".to_owned()),
+            sdk: Some("X-Ray for Rust".into()),
+            sdk_version: Some("0.1.0".into()),
             auto_instrumentation: Some(false),
-            sampling_rule_name: Some("default".to_owned()),
+            sampling_rule_name: Some("default".into()),
             ..XraySdk::default()
         }),
         ..Aws::default()
     }));
     segment.service = Some(Box::new(Service {
-        version: Some("1.2.3".to_owned()),
-        runtime: Some("rust".to_owned()),
-        runtime_version: Some("1.95.0".to_owned()),
+        version: Some("1.2.3".into()),
+        runtime: Some("rust".into()),
+        runtime_version: Some("1.95.0".into()),
         ..Service::default()
     }));
     segment.annotations.insert("customer", "gold".into());
@@ -219,7 +219,7 @@ fn independent_subsegment() -> Document {
     sub.traced = Some(true);
     sub.http = Some(Box::new(Http {
         request: Some(HttpRequest {
-            method: Some("GET".to_owned()),
+            method: Some("GET".into()),
             url: Some("https://api.example.com/health".to_owned()),
             traced: Some(true),
             ..HttpRequest::default()

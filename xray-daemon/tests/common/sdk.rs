@@ -52,7 +52,7 @@ fn recorder(daemon: &DaemonHandle, origin: &str) -> Recorder {
 
 fn request(method: &str, url: &str) -> HttpRequest {
     HttpRequest {
-        method: Some(method.to_owned()),
+        method: Some(method.into()),
         url: Some(url.to_owned()),
         ..HttpRequest::default()
     }

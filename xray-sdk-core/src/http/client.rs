@@ -59,7 +59,7 @@ impl ClientSubsegment {
         let entity = begin_child(parent, &name, Some(Namespace::Remote), None, false);
         if entity.is_sampled() {
             entity.set_http_request(HttpRequest {
-                method: Some(method.to_owned()),
+                method: Some(method.into()),
                 url: Some(sanitize_url(url, options.records_query_string())),
                 traced: Some(true),
                 ..HttpRequest::default()

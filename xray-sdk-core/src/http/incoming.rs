@@ -88,10 +88,10 @@ impl IncomingRequest<'_> {
     pub fn http_request(&self, options: &HttpOptions) -> HttpRequest {
         let (client_ip, forwarded) = client_ip(self.x_forwarded_for, self.peer_addr);
         HttpRequest {
-            method: Some(self.method.to_owned()),
+            method: Some(self.method.into()),
             url: Some(self.url(options)),
             user_agent: self.user_agent.map(str::to_owned),
-            client_ip: client_ip.map(|ip| ip.to_string()),
+            client_ip: client_ip.map(|ip| compact_str::ToCompactString::to_compact_string(&ip)),
             x_forwarded_for: forwarded.then_some(true),
             traced: None,
         }

@@ -250,12 +250,12 @@ impl RecorderBuilder {
         };
 
         aws.xray = Some(XraySdk {
-            sdk: Some(SDK_NAME.to_owned()),
-            sdk_version: Some(SDK_VERSION.to_owned()),
+            sdk: Some(SDK_NAME.into()),
+            sdk_version: Some(SDK_VERSION.into()),
             ..XraySdk::default()
         });
         let service = Service {
-            runtime: Some("rust".to_owned()),
+            runtime: Some("rust".into()),
             ..Service::default()
         };
         Ok(Recorder {

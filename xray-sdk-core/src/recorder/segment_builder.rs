@@ -154,7 +154,7 @@ impl<'a> SegmentBuilder<'a> {
         doc.origin = inner.config.origin.clone();
         let mut aws = inner.aws_template.clone();
         if let (Some(rule), Some(xray)) = (decision.rule_name, aws.xray.as_mut()) {
-            xray.sampling_rule_name = Some(rule.to_string());
+            xray.sampling_rule_name = Some((*rule).into());
         }
         doc.aws = Some(Box::new(aws));
         doc.service = Some(Box::new(inner.service_template.clone()));

@@ -1,5 +1,6 @@
 //! The `aws` and `service` blocks.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -129,16 +130,16 @@ pub struct ElasticBeanstalk {
 pub struct XraySdk {
     /// The SDK's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sdk: Option<String>,
+    pub sdk: Option<CompactString>,
     /// The SDK's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sdk_version: Option<String>,
+    pub sdk_version: Option<CompactString>,
     /// Whether the segment was recorded by automatic instrumentation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_instrumentation: Option<bool>,
     /// The sampling rule that sampled the trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sampling_rule_name: Option<String>,
+    pub sampling_rule_name: Option<CompactString>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -149,19 +150,19 @@ pub struct XraySdk {
 pub struct Service {
     /// The application's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<CompactString>,
     /// The language runtime, such as `rust`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
+    pub runtime: Option<CompactString>,
     /// The runtime's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime_version: Option<String>,
+    pub runtime_version: Option<CompactString>,
     /// The compiler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compiler: Option<String>,
+    pub compiler: Option<CompactString>,
     /// The compiler's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compiler_version: Option<String>,
+    pub compiler_version: Option<CompactString>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -1,5 +1,6 @@
 //! The `http` block.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// The `http` block of a segment or subsegment.
@@ -30,7 +31,7 @@ impl Http {
 pub struct HttpRequest {
     /// The request method, such as `GET`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<CompactString>,
     /// The full URL, without credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -39,7 +40,7 @@ pub struct HttpRequest {
     pub user_agent: Option<String>,
     /// The address of the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_ip: Option<String>,
+    pub client_ip: Option<CompactString>,
     /// Segments only: whether `client_ip` came from an `X-Forwarded-For` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_forwarded_for: Option<bool>,

@@ -80,8 +80,12 @@ impl<'a> Object<'a> {
     }
 
     /// Writes `"key":"value"` when `value` is set.
-    fn string(&mut self, key: &str, value: &Option<String>) -> Result<(), serde_json::Error> {
-        match value {
+    fn string(
+        &mut self,
+        key: &str,
+        value: &Option<impl AsRef<str>>,
+    ) -> Result<(), serde_json::Error> {
+        match value.as_ref().map(AsRef::as_ref) {
             Some(v) => string(self.key(key), v),
             None => Ok(()),
         }
