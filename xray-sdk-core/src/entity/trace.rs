@@ -42,13 +42,25 @@ struct Node {
     child_exceptions: Vec<(EntityId, String)>,
 }
 
-/// Documents ready to leave, collected under the lock and emitted after it is released.
+/// Documents ready to leave, collected under the lock and emitted after it is released. The first is held
+/// without a vector: most ends send one document or none.
 #[derive(Default)]
-pub(crate) struct Outbox(Vec<Document>);
+pub(crate) struct Outbox {
+    first: Option<Document>,
+    rest: Vec<Document>,
+}
 
 impl Outbox {
+    fn push(&mut self, doc: Document) {
+        if self.first.is_none() {
+            self.first = Some(doc);
+        } else {
+            self.rest.push(doc);
+        }
+    }
+
     pub(crate) fn send(self, recorder: &Inner) {
-        for doc in self.0 {
+        for doc in self.first.into_iter().chain(self.rest) {
             recorder.emitter.emit(doc);
         }
     }
@@ -225,7 +237,7 @@ impl TraceState {
             match n.parent {
                 None => {
                     self.done = true;
-                    outbox.0.push(doc);
+                    outbox.push(doc);
                     return;
                 }
                 Some(parent) => {
@@ -238,7 +250,7 @@ impl TraceState {
                             // child on its own rather than lose it.
                             self.live_subsegments =
                                 self.live_subsegments.saturating_sub(doc.entity_count());
-                            outbox.0.push(independent(doc, trace_id, None));
+                            outbox.push(independent(doc, trace_id, None));
                         }
                     }
                     node = parent;
@@ -259,7 +271,7 @@ impl TraceState {
             let parent_id = doc.id;
             for child in std::mem::take(&mut doc.subsegments) {
                 self.live_subsegments = self.live_subsegments.saturating_sub(child.entity_count());
-                outbox.0.push(independent(child, trace_id, Some(parent_id)));
+                outbox.push(independent(child, trace_id, Some(parent_id)));
             }
         }
     }
