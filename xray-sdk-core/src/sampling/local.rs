@@ -66,10 +66,11 @@ impl PreparedRule {
     }
 
     /// Method first, then path, then host: the cheapest tests that tell rules apart come first.
+    /// The path first: it is what rules most often differ by.
     #[inline]
     fn applies(&self, f: &Fields<'_>) -> bool {
-        self.method.matches_field(&f.method)
-            && self.path.matches_field(&f.path)
+        self.path.matches_field(&f.path)
+            && self.method.matches_field(&f.method)
             && self.host.matches_field(&f.host)
     }
 
