@@ -370,3 +370,24 @@ fn the_fast_writer_matches_serde_on_every_fixture() {
     }
     assert!(checked >= 25, "only {checked} fixtures parsed");
 }
+
+/// A document reset for reuse keeps nothing of the entity it held, whatever that held.
+#[test]
+fn a_reset_document_is_a_new_one() {
+    let mut reset = 0;
+    for path in common::fixture_files() {
+        let bytes = common::document_bytes(&path);
+        let Ok(mut doc) = serde_json::from_slice::<xray_sdk_types::Document>(&bytes) else {
+            continue;
+        };
+        let id = xray_sdk_types::EntityId::from_u64(42);
+        doc.reset(id, "again", 1_700_000_000.5);
+        assert_eq!(
+            doc,
+            xray_sdk_types::Document::new(id, "again", 1_700_000_000.5),
+            "{path}"
+        );
+        reset += 1;
+    }
+    assert!(reset >= 25, "only {reset} fixtures parsed");
+}

@@ -9,6 +9,7 @@ mod exception;
 
 pub(crate) use exception::short_type_name;
 mod guard;
+pub(crate) mod recycle;
 pub(crate) mod trace;
 
 pub use guard::{SegmentGuard, SubsegmentGuard};

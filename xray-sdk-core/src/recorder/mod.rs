@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use xray_sdk_types::document::{Aws, DocumentType, Service};
 use xray_sdk_types::rules::sanitize_name;
-use xray_sdk_types::{AnnotationValue, Document, EntityId, Namespace};
+use xray_sdk_types::{AnnotationValue, EntityId, Namespace};
 
 use crate::Error;
 use crate::clock::SharedClock;
@@ -402,7 +402,8 @@ pub(crate) fn begin_child(
                 name = "subsegment".into();
             }
             let child_id = EntityId::new();
-            let mut doc = Document::new(child_id, name, start_time.unwrap_or_else(|| inner.now()));
+            let start = start_time.unwrap_or_else(|| inner.now());
+            let mut doc = crate::entity::recycle::document(child_id, &name, start);
             doc.parent_id = Some(*id);
             doc.kind = Some(DocumentType::Subsegment);
             doc.namespace = namespace;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use xray_sdk_types::rules::sanitize_name;
-use xray_sdk_types::{Document, EntityId, Namespace, TraceHeader, TraceId};
+use xray_sdk_types::{EntityId, Namespace, TraceHeader, TraceId};
 
 use super::{Recorder, begin_child};
 use crate::Error;
@@ -148,7 +148,7 @@ impl<'a> SegmentBuilder<'a> {
             None => inner.now(),
         };
         let name = sanitized.unwrap_or_else(name);
-        let mut doc = Document::new(id, name, start);
+        let mut doc = crate::entity::recycle::document(id, &name, start);
         doc.trace_id = Some(trace_id);
         doc.parent_id = header.and_then(|h| h.parent);
         doc.origin = inner.config.origin.clone();

@@ -79,6 +79,15 @@ impl<V> OrderedMap<V> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Removes every entry, keeping the room they took unless it is larger than `keep` entries.
+    pub fn clear_keeping(&mut self, keep: usize) {
+        if self.0.capacity() > keep {
+            self.0 = Vec::new();
+        } else {
+            self.0.clear();
+        }
+    }
 }
 
 impl<K: AsRef<str>, V> FromIterator<(K, V)> for OrderedMap<V> {

@@ -215,6 +215,74 @@ impl Document {
         }
     }
 
+    /// Makes this document what [`Document::new`] would make, keeping the room its annotations, metadata and
+    /// subsegments took (up to a bound) so that a recorder can reuse it without allocating again. Every field
+    /// is reset: nothing of the previous entity remains.
+    pub fn reset(&mut self, id: EntityId, name: &str, start_time: f64) {
+        // Kept: about what a busy entity holds; larger collections are freed.
+        const KEEP_ENTRIES: usize = 32;
+        const KEEP_SUBSEGMENTS: usize = 64;
+        // Every field named, so that a field added later cannot be forgotten here.
+        let Document {
+            id: doc_id,
+            name: doc_name,
+            start_time: doc_start,
+            end_time,
+            in_progress,
+            trace_id,
+            parent_id,
+            kind,
+            namespace,
+            origin,
+            user,
+            resource_arn,
+            traced,
+            precursor_ids,
+            http,
+            aws,
+            sql,
+            service,
+            annotations,
+            metadata,
+            error,
+            throttle,
+            fault,
+            cause,
+            subsegments,
+            extra,
+        } = self;
+        *doc_id = id;
+        *doc_name = CompactString::new(name);
+        *doc_start = start_time;
+        *end_time = None;
+        *in_progress = None;
+        *trace_id = None;
+        *parent_id = None;
+        *kind = None;
+        *namespace = None;
+        *origin = None;
+        *user = None;
+        *resource_arn = None;
+        *traced = None;
+        *precursor_ids = Vec::new();
+        *http = None;
+        *aws = None;
+        *sql = None;
+        *service = None;
+        annotations.clear_keeping(KEEP_ENTRIES);
+        metadata.clear_keeping(KEEP_ENTRIES);
+        *error = None;
+        *throttle = None;
+        *fault = None;
+        *cause = None;
+        if subsegments.capacity() > KEEP_SUBSEGMENTS {
+            *subsegments = Vec::new();
+        } else {
+            subsegments.clear();
+        }
+        *extra = Map::new();
+    }
+
     /// Whether this is a subsegment (`type: "subsegment"`).
     pub fn is_subsegment(&self) -> bool {
         self.kind == Some(DocumentType::Subsegment)
