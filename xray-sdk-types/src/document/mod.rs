@@ -220,8 +220,8 @@ impl Document {
     /// is reset: nothing of the previous entity remains.
     pub fn reset(&mut self, id: EntityId, name: &str, start_time: f64) {
         // Kept: about what a busy entity holds; larger collections are freed.
-        const KEEP_ENTRIES: usize = 32;
-        const KEEP_SUBSEGMENTS: usize = 64;
+        const KEEP_ENTRIES: usize = 16;
+        const KEEP_SUBSEGMENTS: usize = 16;
         // Every field named, so that a field added later cannot be forgotten here.
         let Document {
             id: doc_id,
