@@ -1,5 +1,6 @@
 //! Metadata values.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -8,7 +9,12 @@ use serde_json::value::RawValue;
 
 /// A metadata value, kept as the JSON text it serializes to: recorded once, copied into the document as is.
 #[derive(Clone)]
-pub struct MetadataValue(Box<RawValue>);
+pub struct MetadataValue(Box<str>);
+
+thread_local! {
+    /// Where values are serialized before being copied out at their exact length.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 impl MetadataValue {
     /// Serializes `value`.
@@ -16,24 +22,43 @@ impl MetadataValue {
     /// # Errors
     /// When `value`'s `Serialize` implementation fails (a map with non-string keys, for example).
     pub fn new<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(MetadataValue)
+        let reused = SCRATCH.try_with(|scratch| {
+            let mut buf = scratch.try_borrow_mut().ok()?;
+            buf.clear();
+            let result = serde_json::to_writer(&mut *buf, value).map(|()| text(&buf));
+            // A one-off large value does not stay allocated.
+            if buf.capacity() > 64 * 1024 {
+                *buf = Vec::new();
+            }
+            Some(result)
+        });
+        match reused {
+            Ok(Some(result)) => result.map(MetadataValue),
+            // Serializing a value whose `Serialize` records metadata itself, or during thread teardown.
+            _ => serde_json::to_string(value).map(|json| MetadataValue(json.into_boxed_str())),
+        }
     }
 
     /// The JSON text.
     pub fn json(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The value, parsed.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
+}
+
+/// serde_json writes UTF-8 only; a failure here would be a bug in it, and gives `null` rather than a panic.
+fn text(json: &[u8]) -> Box<str> {
+    std::str::from_utf8(json).unwrap_or("null").into()
 }
 
 impl From<&Value> for MetadataValue {
     fn from(value: &Value) -> Self {
         // A `Value` always serializes.
-        MetadataValue::new(value).unwrap_or_else(|_| MetadataValue(null()))
+        MetadataValue::new(value).unwrap_or_else(|_| MetadataValue("null".into()))
     }
 }
 
@@ -43,25 +68,23 @@ impl From<Value> for MetadataValue {
     }
 }
 
-fn null() -> Box<RawValue> {
-    RawValue::NULL.to_owned()
-}
-
 impl PartialEq for MetadataValue {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get() || self.to_value() == other.to_value()
+        self.0 == other.0 || self.to_value() == other.to_value()
     }
 }
 
 impl fmt::Debug for MetadataValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.get())
+        f.write_str(&self.0)
     }
 }
 
 impl Serialize for MetadataValue {
+    /// As the JSON it holds, unchanged (borrowed as a raw value: checked, not copied).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
     }
 }
 
