@@ -1,37 +1,69 @@
 //! Documents kept for reuse by the thread that finished with them.
 //!
-//! A recorded entity's document collects annotations, metadata and subsegments in vectors. Once the emitter has
-//! encoded a finished segment, its documents go back to a small per-thread store with that room kept, and the
-//! next entities begun on the thread take them from there: a steady stream of traces then allocates and frees
-//! far less, and no longer asks the allocator for the large blocks that make it sweep its free lists.
-//! [`Document::reset`] leaves nothing of the previous entity.
+//! A recorded entity's document lives in a box in its trace's arena while it is open, and collects annotations,
+//! metadata and subsegments in vectors. Once the emitter has encoded a finished segment, its documents go back to
+//! a small per-thread store with that room kept, and the next entities begun on the thread take them from there:
+//! a steady stream of traces then allocates and frees far less, and no longer asks the allocator for the large
+//! blocks that make it sweep its free lists. The boxes are kept too, so that a document is moved whole only
+//! where the segment document's shape requires it (into its parent's `subsegments`). [`Document::reset`] leaves
+//! nothing of the previous entity.
 
 use std::cell::RefCell;
 
 use xray_sdk_types::{Document, EntityId};
 
-/// How many documents one thread keeps. With the room [`Document::reset`] keeps (16 annotations, 16 metadata
-/// namespaces, 16 subsegments), a thread holds at most a few hundred kilobytes, and usually far less.
+/// How many documents (and how many empty boxes) one thread keeps. With the room [`Document::reset`] keeps
+/// (16 annotations, 16 metadata namespaces, 16 subsegments), a thread holds at most a few hundred kilobytes,
+/// and usually far less.
 const KEPT: usize = 32;
 
-thread_local! {
-    static DOCUMENTS: RefCell<Vec<Document>> = const { RefCell::new(Vec::new()) };
+// The boxes are what is kept: the arena holds documents by box, and moving a box moves a pointer.
+#[allow(clippy::vec_box)]
+#[derive(Default)]
+struct Kept {
+    /// Documents of finished entities, with the room they took.
+    documents: Vec<Box<Document>>,
+    /// Boxes whose documents were moved into their parents; each holds an empty document.
+    empty: Vec<Box<Document>>,
 }
 
-/// A document for a new entity: a kept one, reset, or a new one.
-#[inline]
-pub(crate) fn document(id: EntityId, name: &str, start_time: f64) -> Document {
-    let kept = DOCUMENTS
-        .try_with(|kept| kept.try_borrow_mut().ok().and_then(|mut kept| kept.pop()))
+thread_local! {
+    static KEPT_HERE: RefCell<Kept> = RefCell::new(Kept::default());
+}
+
+fn with_kept<R>(f: impl FnOnce(&mut Kept) -> R) -> Option<R> {
+    KEPT_HERE
+        .try_with(|kept| kept.try_borrow_mut().ok().map(|mut kept| f(&mut kept)))
         .ok()
-        .flatten();
-    match kept {
+        .flatten()
+}
+
+fn placeholder() -> Document {
+    Document::new(EntityId::NOOP, "", 0.0)
+}
+
+/// A document for a new entity, in a box: a kept one, reset, or a new one.
+#[inline]
+pub(crate) fn document(id: EntityId, name: &str, start_time: f64) -> Box<Document> {
+    match with_kept(|kept| kept.documents.pop().or_else(|| kept.empty.pop())).flatten() {
         Some(mut doc) => {
             doc.reset(id, name, start_time);
             doc
         }
-        None => Document::new(id, name, start_time),
+        None => Box::new(Document::new(id, name, start_time)),
     }
+}
+
+/// The document out of its box; the box is kept for reuse.
+#[inline]
+pub(crate) fn unbox(mut boxed: Box<Document>) -> Document {
+    let doc = std::mem::replace(&mut *boxed, placeholder());
+    with_kept(|kept| {
+        if kept.empty.len() < KEPT {
+            kept.empty.push(boxed);
+        }
+    });
+    doc
 }
 
 /// Keeps `doc` and its subsegments for reuse on this thread, as far as there is room.
@@ -42,12 +74,18 @@ pub(crate) fn recycle(mut doc: Document) {
         recycle(child);
     }
     doc.subsegments = children;
-    let _ = DOCUMENTS.try_with(|kept| {
-        if let Ok(mut kept) = kept.try_borrow_mut()
-            && kept.len() < KEPT
-        {
-            kept.push(doc);
+    with_kept(|kept| {
+        if kept.documents.len() >= KEPT {
+            return;
         }
+        let boxed = match kept.empty.pop() {
+            Some(mut boxed) => {
+                *boxed = doc;
+                boxed
+            }
+            None => Box::new(doc),
+        };
+        kept.documents.push(boxed);
     });
 }
 
@@ -57,11 +95,11 @@ mod tests {
 
     #[test]
     fn documents_come_back_reset_with_their_room() {
-        let mut parent = document(EntityId::from_u64(1), "parent", 1.0);
+        let mut parent = unbox(document(EntityId::from_u64(1), "parent", 1.0));
         for i in 0..10 {
             let mut child = document(EntityId::from_u64(i + 2), "child", 2.0);
             child.annotations.insert("n", i.into());
-            parent.subsegments.push(child);
+            parent.subsegments.push(unbox(child));
         }
         parent.annotations.insert("secret", "kept?".into());
         recycle(parent);
@@ -69,7 +107,7 @@ mod tests {
         for i in 0..11 {
             let doc = document(EntityId::from_u64(100 + i), "fresh", 3.0);
             assert_eq!(
-                doc,
+                *doc,
                 Document::new(EntityId::from_u64(100 + i), "fresh", 3.0)
             );
             fresh.push(doc);

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use xray_sdk_types::document::DocumentType;
 use xray_sdk_types::{Document, EntityId, TraceId};
 
+use super::recycle;
 use crate::recorder::Inner;
 
 /// One recorded segment tree.
@@ -32,8 +33,8 @@ struct TraceState {
 }
 
 struct Node {
-    /// The document, until it is folded into its parent or sent.
-    doc: Option<Document>,
+    /// The document, until it is folded into its parent or sent. Boxed, so that the arena moves pointers.
+    doc: Option<Box<Document>>,
     parent: Option<u32>,
     /// Children not yet folded into this node.
     open_children: u32,
@@ -83,7 +84,7 @@ impl Trace {
         recorder: Arc<Inner>,
         trace_id: TraceId,
         origin_data: Vec<(String, String)>,
-        segment: Document,
+        segment: Box<Document>,
     ) -> Arc<Self> {
         let mut nodes = Vec::with_capacity(16);
         nodes.push(Node {
@@ -122,7 +123,7 @@ impl Trace {
         if n.ended {
             return None;
         }
-        n.doc.as_mut().map(f)
+        n.doc.as_deref_mut().map(f)
     }
 
     /// Runs `f` on the document of an open node together with the exceptions its children recorded, and
@@ -151,7 +152,7 @@ impl Trace {
     }
 
     /// Adds a child node holding `doc` under `parent`, returning its index.
-    pub(crate) fn add_child(&self, parent: u32, doc: Document) -> Result<u32, AddError> {
+    pub(crate) fn add_child(&self, parent: u32, doc: Box<Document>) -> Result<u32, AddError> {
         let mut state = self.lock();
         if state.done {
             return Err(AddError::ParentGone);
@@ -221,7 +222,12 @@ impl Trace {
 
     /// A copy of a node's document as it stands, if it is still in the arena.
     pub(crate) fn snapshot(&self, node: u32) -> Option<Document> {
-        self.lock().nodes.get(node as usize)?.doc.clone()
+        self.lock()
+            .nodes
+            .get(node as usize)?
+            .doc
+            .as_deref()
+            .cloned()
     }
 }
 
@@ -233,7 +239,9 @@ impl TraceState {
             if !n.ended || n.open_children > 0 {
                 return;
             }
-            let Some(doc) = n.doc.take() else { return };
+            let Some(doc) = n.doc.take().map(recycle::unbox) else {
+                return;
+            };
             match n.parent {
                 None => {
                     self.done = true;
