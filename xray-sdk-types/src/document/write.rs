@@ -41,6 +41,13 @@ fn seconds(out: &mut Vec<u8>, t: f64) -> Result<(), serde_json::Error> {
     }
 }
 
+/// A field name as written, quotes and colon included: `q!("name")` is `"name":`, made at compile time.
+macro_rules! q {
+    ($name:literal) => {
+        concat!("\"", $name, "\":")
+    };
+}
+
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
@@ -52,15 +59,13 @@ impl<'a> Object<'a> {
         Object { out, first: true }
     }
 
-    /// Writes `"key":`; `key` is a literal that needs no escaping.
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+    /// Writes a key given as `"key":` (see [`q!`]): a literal that needs no escaping.
+    fn key(&mut self, quoted: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        self.out.extend_from_slice(quoted.as_bytes());
         self.out
     }
 
@@ -123,19 +128,19 @@ impl<'a> Object<'a> {
 fn http(out: &mut Vec<u8>, http: &Http) -> Result<(), serde_json::Error> {
     let mut obj = Object::new(out);
     if let Some(request) = &http.request {
-        let mut o = Object::new(obj.key("request"));
-        o.string("method", &request.method)?;
-        o.string("url", &request.url)?;
-        o.string("user_agent", &request.user_agent)?;
-        o.string("client_ip", &request.client_ip)?;
-        o.bool("x_forwarded_for", request.x_forwarded_for);
-        o.bool("traced", request.traced);
+        let mut o = Object::new(obj.key(q!("request")));
+        o.string(q!("method"), &request.method)?;
+        o.string(q!("url"), &request.url)?;
+        o.string(q!("user_agent"), &request.user_agent)?;
+        o.string(q!("client_ip"), &request.client_ip)?;
+        o.bool(q!("x_forwarded_for"), request.x_forwarded_for);
+        o.bool(q!("traced"), request.traced);
         o.end();
     }
     if let Some(response) = &http.response {
-        let mut o = Object::new(obj.key("response"));
-        o.serde("status", &response.status)?;
-        o.serde("content_length", &response.content_length)?;
+        let mut o = Object::new(obj.key(q!("response")));
+        o.serde(q!("status"), &response.status)?;
+        o.serde(q!("content_length"), &response.content_length)?;
         o.end();
     }
     obj.end();
@@ -144,20 +149,20 @@ fn http(out: &mut Vec<u8>, http: &Http) -> Result<(), serde_json::Error> {
 
 fn aws(out: &mut Vec<u8>, aws: &Aws) -> Result<(), serde_json::Error> {
     let mut obj = Object::new(out);
-    obj.string("account_id", &aws.account_id)?;
-    obj.string("operation", &aws.operation)?;
-    obj.string("region", &aws.region)?;
-    obj.string("request_id", &aws.request_id)?;
-    obj.serde("retries", &aws.retries)?;
-    obj.string("queue_url", &aws.queue_url)?;
-    obj.string("table_name", &aws.table_name)?;
-    obj.serde("resource_names", &aws.resource_names)?;
-    obj.serde("ec2", &aws.ec2)?;
-    obj.serde("ecs", &aws.ecs)?;
-    obj.serde("eks", &aws.eks)?;
-    obj.serde("elastic_beanstalk", &aws.elastic_beanstalk)?;
+    obj.string(q!("account_id"), &aws.account_id)?;
+    obj.string(q!("operation"), &aws.operation)?;
+    obj.string(q!("region"), &aws.region)?;
+    obj.string(q!("request_id"), &aws.request_id)?;
+    obj.serde(q!("retries"), &aws.retries)?;
+    obj.string(q!("queue_url"), &aws.queue_url)?;
+    obj.string(q!("table_name"), &aws.table_name)?;
+    obj.serde(q!("resource_names"), &aws.resource_names)?;
+    obj.serde(q!("ec2"), &aws.ec2)?;
+    obj.serde(q!("ecs"), &aws.ecs)?;
+    obj.serde(q!("eks"), &aws.eks)?;
+    obj.serde(q!("elastic_beanstalk"), &aws.elastic_beanstalk)?;
     if let Some(xray) = &aws.xray {
-        xray_sdk(obj.key("xray"), xray)?;
+        xray_sdk(obj.key(q!("xray")), xray)?;
     }
     obj.extra(&aws.extra)?;
     obj.end();
@@ -166,10 +171,10 @@ fn aws(out: &mut Vec<u8>, aws: &Aws) -> Result<(), serde_json::Error> {
 
 fn xray_sdk(out: &mut Vec<u8>, xray: &XraySdk) -> Result<(), serde_json::Error> {
     let mut obj = Object::new(out);
-    obj.string("sdk", &xray.sdk)?;
-    obj.string("sdk_version", &xray.sdk_version)?;
-    obj.bool("auto_instrumentation", xray.auto_instrumentation);
-    obj.string("sampling_rule_name", &xray.sampling_rule_name)?;
+    obj.string(q!("sdk"), &xray.sdk)?;
+    obj.string(q!("sdk_version"), &xray.sdk_version)?;
+    obj.bool(q!("auto_instrumentation"), xray.auto_instrumentation);
+    obj.string(q!("sampling_rule_name"), &xray.sampling_rule_name)?;
     obj.extra(&xray.extra)?;
     obj.end();
     Ok(())
@@ -177,11 +182,11 @@ fn xray_sdk(out: &mut Vec<u8>, xray: &XraySdk) -> Result<(), serde_json::Error> 
 
 fn service(out: &mut Vec<u8>, service: &Service) -> Result<(), serde_json::Error> {
     let mut obj = Object::new(out);
-    obj.string("version", &service.version)?;
-    obj.string("runtime", &service.runtime)?;
-    obj.string("runtime_version", &service.runtime_version)?;
-    obj.string("compiler", &service.compiler)?;
-    obj.string("compiler_version", &service.compiler_version)?;
+    obj.string(q!("version"), &service.version)?;
+    obj.string(q!("runtime"), &service.runtime)?;
+    obj.string(q!("runtime_version"), &service.runtime_version)?;
+    obj.string(q!("compiler"), &service.compiler)?;
+    obj.string(q!("compiler_version"), &service.compiler_version)?;
     obj.extra(&service.extra)?;
     obj.end();
     Ok(())
@@ -228,81 +233,81 @@ impl Document {
         let mut obj = Object::new(out);
         let mut id = [0u8; 16];
         self.id.write_to(&mut id);
-        let o = obj.key("id");
+        let o = obj.key(q!("id"));
         o.push(b'"');
         o.extend_from_slice(&id);
         o.push(b'"');
-        string(obj.key("name"), &self.name)?;
-        seconds(obj.key("start_time"), self.start_time)?;
+        string(obj.key(q!("name")), &self.name)?;
+        seconds(obj.key(q!("start_time")), self.start_time)?;
         if let Some(end) = self.end_time {
-            seconds(obj.key("end_time"), end)?;
+            seconds(obj.key(q!("end_time")), end)?;
         }
         if let Some(b) = self.in_progress {
-            obj.key("in_progress")
+            obj.key(q!("in_progress"))
                 .extend_from_slice(if b { b"true" } else { b"false" });
         }
         if let Some(trace_id) = &self.trace_id {
             let mut buf = [0u8; 35];
             trace_id.write_to(&mut buf);
-            let o = obj.key("trace_id");
+            let o = obj.key(q!("trace_id"));
             o.push(b'"');
             o.extend_from_slice(&buf);
             o.push(b'"');
         }
         if let Some(parent) = &self.parent_id {
             parent.write_to(&mut id);
-            let o = obj.key("parent_id");
+            let o = obj.key(q!("parent_id"));
             o.push(b'"');
             o.extend_from_slice(&id);
             o.push(b'"');
         }
         if self.kind.is_some() {
-            obj.key("type").extend_from_slice(b"\"subsegment\"");
+            obj.key(q!("type")).extend_from_slice(b"\"subsegment\"");
         }
         if let Some(ns) = &self.namespace {
-            let o = obj.key("namespace");
+            let o = obj.key(q!("namespace"));
             o.push(b'"');
             o.extend_from_slice(ns.as_str().as_bytes());
             o.push(b'"');
         }
         for (key, value) in [
-            ("origin", &self.origin),
-            ("user", &self.user),
-            ("resource_arn", &self.resource_arn),
+            (q!("origin"), &self.origin),
+            (q!("user"), &self.user),
+            (q!("resource_arn"), &self.resource_arn),
         ] {
             if let Some(v) = value {
                 string(obj.key(key), v)?;
             }
         }
         if let Some(b) = self.traced {
-            obj.key("traced")
+            obj.key(q!("traced"))
                 .extend_from_slice(if b { b"true" } else { b"false" });
         }
         if !self.precursor_ids.is_empty() {
-            serde_into(obj.key("precursor_ids"), &self.precursor_ids)?;
+            serde_into(obj.key(q!("precursor_ids")), &self.precursor_ids)?;
         }
         if let Some(h) = &self.http {
-            http(obj.key("http"), h)?;
+            http(obj.key(q!("http")), h)?;
         }
         if let Some(a) = &self.aws {
-            aws(obj.key("aws"), a)?;
+            aws(obj.key(q!("aws")), a)?;
         }
         if let Some(sql) = &self.sql {
-            serde_into(obj.key("sql"), sql)?;
+            serde_into(obj.key(q!("sql")), sql)?;
         }
         if let Some(s) = &self.service {
-            service(obj.key("service"), s)?;
+            service(obj.key(q!("service")), s)?;
         }
         if !self.annotations.is_empty() {
-            annotations(obj.key("annotations"), &self.annotations)?;
+            annotations(obj.key(q!("annotations")), &self.annotations)?;
         }
         if !self.metadata.is_empty() {
-            metadata(obj.key("metadata"), &self.metadata)?;
+            metadata(obj.key(q!("metadata")), &self.metadata)?;
         }
         for (key, flag) in [
-            ("error", self.error),
-            ("throttle", self.throttle),
-            ("fault", self.fault),
+            (q!("error"), self.error),
+            (q!("throttle"), self.throttle),
+            (q!("fault"), self.fault),
         ] {
             if let Some(b) = flag {
                 obj.key(key)
@@ -310,10 +315,10 @@ impl Document {
             }
         }
         if let Some(cause) = &self.cause {
-            serde_into(obj.key("cause"), cause)?;
+            serde_into(obj.key(q!("cause")), cause)?;
         }
         if !self.subsegments.is_empty() {
-            let o = obj.key("subsegments");
+            let o = obj.key(q!("subsegments"));
             o.push(b'[');
             for (i, sub) in self.subsegments.iter().enumerate() {
                 if i > 0 {
