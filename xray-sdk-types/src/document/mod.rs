@@ -280,7 +280,9 @@ impl Document {
         } else {
             subsegments.clear();
         }
-        *extra = Map::new();
+        if !extra.is_empty() {
+            *extra = Map::new();
+        }
     }
 
     /// Whether this is a subsegment (`type: "subsegment"`).
