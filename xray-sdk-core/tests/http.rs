@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use xray_sdk_core::config::MapEnv;
@@ -18,12 +17,8 @@ use xray_sdk_core::{Recorder, context};
 use xray_sdk_types::TraceHeader;
 
 fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/reference/python-sdk-vectors.json"))
-        .find(|p| p.exists())
-        .unwrap();
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&xray_sdk_types::reference::read("python-sdk-vectors.json").unwrap())
+        .unwrap()
 }
 
 fn recorder(emitter: &MemoryEmitter) -> Recorder {

@@ -13,11 +13,8 @@ use xray_sdk_types::framing::{DATAGRAM_PREFIX, PROTOCOL_HEADER};
 use xray_sdk_types::{Document, TraceHeader, TraceId};
 
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/python-sdk-vectors.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_json::from_str(&xray_sdk_types::reference::read("python-sdk-vectors.json").unwrap())
+        .unwrap()
 }
 
 fn cases<'a>(v: &'a Value, section: &str) -> &'a Vec<Value> {

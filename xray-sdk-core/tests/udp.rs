@@ -17,11 +17,9 @@ use xray_sdk_types::framing::{MAX_DATAGRAM_SIZE, split_datagram};
 fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json"
-        );
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let text =
+            xray_sdk_types::reference::read("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let schema: Value = serde_json::from_str(&text.unwrap()).unwrap();
         jsonschema::draft4::new(&schema).unwrap()
     })
 }

@@ -12,25 +12,11 @@ use serde_json::Value;
 use xray_daemon::cli::http::{HttpError, get_json};
 use xray_daemon::{Config, Daemon, DaemonHandle, StatsSnapshot};
 
-/// Where `shared/reference/fixtures` is in CI: the repository is cloned next to `shared/`.
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/reference/fixtures"
-);
-
-/// The fixtures folder: next to the clone, else in a folder above the crate.
+/// The fixtures folder, in the shared reference folder.
 pub fn fixtures_dir() -> PathBuf {
-    let primary = PathBuf::from(FIXTURES);
-    if primary.is_dir() {
-        return primary;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("shared/reference/fixtures"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!("shared/reference/fixtures not found at {FIXTURES} nor above the crate")
-        })
+    xray_sdk_types::reference::dir()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("fixtures")
 }
 
 /// The bytes of a fixture file.

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -12,20 +11,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use xray_sdk_core::config::Endpoint;
 
-/// A file of the shared reference folder: `../shared` next to the repository (as CI lays it out), or
-/// `$XRAY_SDK_SHARED_DIR` for worktrees elsewhere. A missing file fails the test.
+/// A file of the shared folder (`shared/<rel>`, see [`xray_sdk_types::reference`]). A missing file fails the test.
 pub fn shared_file(rel: &str) -> String {
-    let mut dirs = vec![PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared"
-    ))];
-    dirs.extend(std::env::var_os("XRAY_SDK_SHARED_DIR").map(PathBuf::from));
-    for dir in &dirs {
-        if let Ok(text) = std::fs::read_to_string(dir.join(rel)) {
-            return text;
-        }
-    }
-    panic!("{rel} not found under {dirs:?}; set XRAY_SDK_SHARED_DIR to the shared folder");
+    let rel = rel.strip_prefix("reference/").unwrap_or(rel);
+    xray_sdk_types::reference::read(rel).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `python-sdk-vectors.json`.

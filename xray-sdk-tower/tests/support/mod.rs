@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
@@ -13,26 +12,13 @@ use xray_sdk_core::emitter::MemoryEmitter;
 use xray_sdk_core::sampling::{Sampler, SamplingDecision, SamplingRequest};
 use xray_sdk_types::Document;
 
-/// The official segment-document schema, found in `shared/` beside the project (or beside an ancestor folder,
-/// for work trees kept in a sub-folder).
+/// The official segment-document schema, from the shared reference folder.
 pub fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let direct = PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json"
-        ));
-        let path = std::iter::once(direct)
-            .chain(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .ancestors()
-                    .map(|a| {
-                        a.join("shared/reference/schema/xray-segmentdocument-schema-v1.0.0.json")
-                    }),
-            )
-            .find(|p| p.exists())
-            .expect("the segment-document schema in shared/reference/schema");
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let text =
+            xray_sdk_core::types::reference::read("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let schema: Value = serde_json::from_str(&text.unwrap()).unwrap();
         jsonschema::draft4::new(&schema).unwrap()
     })
 }

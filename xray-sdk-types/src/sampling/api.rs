@@ -277,20 +277,10 @@ fn epoch_whole_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error>
 mod tests {
     use super::*;
 
-    /// A file of the shared reference folder: `../shared` next to the repository (as CI lays it out), or
-    /// `$XRAY_SDK_SHARED_DIR` (for worktrees elsewhere). A missing file fails the test.
+    /// A file of the shared folder (`shared/<rel>`). A missing file fails the test.
     fn shared(rel: &str) -> String {
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared"
-        ))];
-        dirs.extend(std::env::var_os("XRAY_SDK_SHARED_DIR").map(std::path::PathBuf::from));
-        for dir in &dirs {
-            if let Ok(text) = std::fs::read_to_string(dir.join(rel)) {
-                return text;
-            }
-        }
-        panic!("{rel} not found under {dirs:?}; set XRAY_SDK_SHARED_DIR");
+        let rel = rel.strip_prefix("reference/").unwrap_or(rel);
+        crate::reference::read(rel).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn fixture(name: &str) -> String {

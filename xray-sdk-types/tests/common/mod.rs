@@ -7,26 +7,10 @@ use std::path::{Path, PathBuf};
 
 use xray_sdk_types::validate::DocumentKind;
 
-/// Where `shared/reference` is in CI: the repository is cloned next to `shared/`.
-const REFERENCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference");
-
-/// The `shared/reference` directory.
-///
-/// CI clones the repository next to `shared/`, which [`REFERENCE_DIR`] names. A git worktree kept one level deeper
-/// (`<root>/wt/<name>`) finds the same `shared/` by walking further up. A missing directory fails the test: no case
-/// is skipped for want of its data.
+/// The `shared/reference` directory (see [`xray_sdk_types::reference`]). A missing directory fails the test: no
+/// case is skipped for want of its data.
 pub fn reference_dir() -> PathBuf {
-    let ci = Path::new(REFERENCE_DIR);
-    if ci.is_dir() {
-        return ci.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("shared/reference"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!("shared/reference not found at {REFERENCE_DIR} nor above the crate")
-        })
+    xray_sdk_types::reference::dir().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A file under `shared/reference`, as bytes.

@@ -285,18 +285,9 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared"
-        ))];
-        dirs.extend(std::env::var_os("XRAY_SDK_SHARED_DIR").map(std::path::PathBuf::from));
-        for dir in &dirs {
-            if let Ok(text) = std::fs::read_to_string(dir.join("reference/python-sdk-vectors.json"))
-            {
-                return serde_json::from_str(&text).unwrap();
-            }
-        }
-        panic!("python-sdk-vectors.json not found under {dirs:?}; set XRAY_SDK_SHARED_DIR");
+        let text = xray_sdk_types::reference::read("python-sdk-vectors.json")
+            .unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&text).unwrap()
     }
 
     #[test]
