@@ -139,24 +139,27 @@ where
         let segment = {
             let headers = req.headers();
             let uri = req.uri();
-            let scheme = uri
-                .scheme_str()
-                .or_else(|| header(headers, &X_FORWARDED_PROTO))
-                .or_else(|| req.app_config().secure().then_some("https"));
+            // What the sampling decision needs; the rest is read only for a recorded segment.
             let incoming = IncomingRequest {
                 method: req.method().as_str(),
-                scheme,
+                scheme: uri.scheme_str(),
                 host: header(headers, &header::HOST)
                     .or_else(|| uri.authority().map(|a| a.as_str())),
                 path: uri.path(),
                 query: uri.query(),
-                user_agent: header(headers, &header::USER_AGENT),
-                x_forwarded_for: header(headers, &X_FORWARDED_FOR),
-                peer_addr: req.peer_addr().map(|a| a.ip()),
                 trace_header: header(headers, &X_AMZN_TRACE_ID),
                 traceparent: header(headers, &TRACEPARENT),
+                ..IncomingRequest::default()
             };
-            ServerSegment::begin(recorder, &incoming, &self.options)
+            ServerSegment::begin_reading_details(recorder, incoming, &self.options, |incoming| {
+                incoming.scheme = incoming
+                    .scheme
+                    .or_else(|| header(headers, &X_FORWARDED_PROTO))
+                    .or_else(|| req.app_config().secure().then_some("https"));
+                incoming.user_agent = header(headers, &header::USER_AGENT);
+                incoming.x_forwarded_for = header(headers, &X_FORWARDED_FOR);
+                incoming.peer_addr = req.peer_addr().map(|a| a.ip());
+            })
         };
         if segment.entity().is_sampled()
             && let Some(route) = req.match_pattern()

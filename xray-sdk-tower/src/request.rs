@@ -15,23 +15,31 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// What the sampling decision needs of `req`: the other fields are left for [`details`].
 pub(crate) fn incoming<B>(req: &Request<B>) -> IncomingRequest<'_> {
     let headers = req.headers();
     let uri = req.uri();
     IncomingRequest {
         method: req.method().as_str(),
-        scheme: uri
-            .scheme_str()
-            .or_else(|| header(headers, &X_FORWARDED_PROTO)),
+        scheme: uri.scheme_str(),
         host: header(headers, &HOST).or_else(|| uri.authority().map(|a| a.as_str())),
         path: uri.path(),
         query: uri.query(),
-        user_agent: header(headers, &USER_AGENT),
-        x_forwarded_for: header(headers, &X_FORWARDED_FOR),
-        peer_addr: peer_addr(req),
         trace_header: header(headers, &X_AMZN_TRACE_ID),
         traceparent: header(headers, &TRACEPARENT),
+        ..IncomingRequest::default()
     }
+}
+
+/// The fields of `req` recorded on a sampled segment only: user agent, forwarded address and scheme, peer.
+pub(crate) fn details<'a, B>(req: &'a Request<B>, incoming: &mut IncomingRequest<'a>) {
+    let headers = req.headers();
+    incoming.scheme = incoming
+        .scheme
+        .or_else(|| header(headers, &X_FORWARDED_PROTO));
+    incoming.user_agent = header(headers, &USER_AGENT);
+    incoming.x_forwarded_for = header(headers, &X_FORWARDED_FOR);
+    incoming.peer_addr = peer_addr(req);
 }
 
 fn peer_addr<B>(req: &Request<B>) -> Option<IpAddr> {

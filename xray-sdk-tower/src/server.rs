@@ -14,7 +14,7 @@ use xray_sdk_core::http::{HttpOptions, ServerSegment};
 use xray_sdk_core::{FutureExt, Recorder};
 
 use crate::RecorderRef;
-use crate::request::{X_AMZN_TRACE_ID, header, incoming, matched_route};
+use crate::request::{X_AMZN_TRACE_ID, details, header, incoming, matched_route};
 
 /// A tower layer that records each request as an X-Ray segment. See the [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
@@ -78,7 +78,12 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let segment = ServerSegment::begin(self.recorder.get(), &incoming(&req), &self.options);
+        let segment = ServerSegment::begin_reading_details(
+            self.recorder.get(),
+            incoming(&req),
+            &self.options,
+            |i| details(&req, i),
+        );
         if segment.entity().is_sampled()
             && let Some(route) = matched_route(&req)
         {

@@ -36,6 +36,19 @@ impl ServerSegment {
         request: &IncomingRequest<'_>,
         options: &HttpOptions,
     ) -> Self {
+        Self::begin_reading_details(recorder, *request, options, |_| {})
+    }
+
+    /// As [`ServerSegment::begin`], for a `request` that holds only what the sampling decision needs (method,
+    /// host, path, query, scheme and the trace headers): `details` fills in the rest (user agent, forwarded
+    /// addresses, peer address) only when the segment is recorded, so that an unsampled request reads no other
+    /// header.
+    pub fn begin_reading_details<'a>(
+        recorder: &Recorder,
+        mut request: IncomingRequest<'a>,
+        options: &HttpOptions,
+        details: impl FnOnce(&mut IncomingRequest<'a>),
+    ) -> Self {
         let header = incoming_trace_header(request.trace_header, request.traceparent);
         let host = request.hostname();
         let name = recorder.segment_name(host);
@@ -48,6 +61,7 @@ impl ServerSegment {
         }
         let guard = builder.begin_detached().fault_if_dropped();
         if guard.is_sampled() {
+            details(&mut request);
             guard.set_http_request(request.http_request(options));
         }
         ServerSegment {
