@@ -95,3 +95,38 @@ impl<'de> Deserialize<'de> for MetadataValue {
         MetadataValue::new(&value).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value whose serialization records metadata itself, as a user's `Serialize` might.
+    struct Nested;
+
+    impl Serialize for Nested {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let inner = MetadataValue::new(&[1, 2, 3]).map_err(serde::ser::Error::custom)?;
+            inner.serialize(serializer)
+        }
+    }
+
+    #[test]
+    fn values_keep_their_json_whatever_serializes_them() {
+        assert_eq!(MetadataValue::new(&Nested).unwrap().json(), "[1,2,3]");
+        let big = "x".repeat(100_000);
+        let value = MetadataValue::new(&big).unwrap();
+        assert_eq!(value.json().len(), big.len() + 2);
+        assert_eq!(MetadataValue::new(&("a", 1)).unwrap().json(), r#"["a",1]"#);
+        let map: std::collections::HashMap<(i32, i32), i32> = [((1, 2), 3)].into();
+        assert!(
+            MetadataValue::new(&map).is_err(),
+            "non-string keys are refused"
+        );
+        // After the refusal the buffer is reused cleanly.
+        assert_eq!(MetadataValue::new(&true).unwrap().json(), "true");
+        assert_eq!(
+            serde_json::to_string(&MetadataValue::new(&Nested).unwrap()).unwrap(),
+            "[1,2,3]"
+        );
+    }
+}
