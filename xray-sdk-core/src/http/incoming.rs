@@ -73,7 +73,14 @@ impl IncomingRequest<'_> {
         }
         // The host came from a header the caller controls: strip any `user:password@` it smuggles in (and
         // whatever else does not belong). The usual request has nothing to strip, and is kept as built.
-        let clean = self.host.is_none_or(|h| !h.contains(['@', '/', '?', '#']))
+        // Only a plain scheme (it may come from `X-Forwarded-Proto`), a plain host and a path that holds no URL
+        // of its own are kept as they are.
+        let plain_scheme = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        };
+        let clean = self.scheme.is_none_or(plain_scheme)
+            && self.host.is_some_and(|h| !h.contains(['@', '/', '?', '#']))
             && !self.path.contains(['?', '#'])
             && query.is_none_or(|q| !q.contains('#'));
         if clean {
@@ -216,6 +223,22 @@ mod tests {
             ..IncomingRequest::default()
         };
         assert_eq!(bare.url(&HttpOptions::new()), "/x");
+        // What the caller controls is stripped wherever it is: a scheme from `X-Forwarded-Proto`, or a path
+        // that holds a URL with credentials when there is no host.
+        let forwarded = IncomingRequest {
+            method: "GET",
+            scheme: Some("https://u:p@"),
+            host: Some("h"),
+            path: "/p",
+            ..IncomingRequest::default()
+        };
+        assert!(!forwarded.url(&HttpOptions::new()).contains("u:p@"));
+        let hostless = IncomingRequest {
+            method: "GET",
+            path: "/x/https://user:tok@host/y",
+            ..IncomingRequest::default()
+        };
+        assert_eq!(hostless.url(&HttpOptions::new()), "/x/https://host/y");
     }
 
     #[test]
