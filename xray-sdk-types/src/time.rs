@@ -31,19 +31,21 @@ pub fn now() -> f64 {
 #[inline]
 pub fn current_second() -> u64 {
     thread_local! {
-        /// This thread's current second of the wall clock, and the coarse monotonic instant (in ticks) before
-        /// which that second has certainly not ended; `(0, 0)` until the first read.
-        static CURRENT_SECOND: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        /// The coarse instant (in ticks) of this thread's last reading of the wall clock, the coarse instant
+        /// before which the second it read has certainly not ended, and that second; zeros until the first read.
+        static CURRENT_SECOND: Cell<(u64, u64, u64)> = const { Cell::new((0, 0, 0)) };
     }
     let now = coarsetime::Instant::now_without_cache_update().as_ticks();
     CURRENT_SECOND
         .try_with(|cached| {
-            let (until, second) = cached.get();
-            if now < until {
+            let (read_at, until, second) = cached.get();
+            // Where the coarse clock is not monotonic (some platforms derive it from the wall clock), a step
+            // back is seen here and the wall clock read again.
+            if (read_at..until).contains(&now) {
                 return second;
             }
             let (second, until) = read_wall_second(now);
-            cached.set((until, second));
+            cached.set((now, until, second));
             second
         })
         // The thread is exiting and its cache is gone.
