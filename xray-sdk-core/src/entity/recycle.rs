@@ -12,9 +12,9 @@ use std::cell::RefCell;
 
 use xray_sdk_types::{Document, EntityId};
 
-/// How many documents (and how many empty boxes) one thread keeps. With the room [`Document::reset`] keeps
-/// (16 annotations, 16 metadata namespaces, 16 subsegments), a thread holds at most a few hundred kilobytes,
-/// and usually far less.
+/// How many documents (and how many empty boxes) one thread keeps. Kept documents are empty, with the room
+/// [`Document::reset`] keeps (16 annotations, 16 metadata namespaces, 16 subsegments): a thread holds at most a
+/// few hundred kilobytes, and usually far less.
 const KEPT: usize = 32;
 
 // The boxes are what is kept: the arena holds documents by box, and moving a box moves a pointer.
@@ -66,7 +66,8 @@ pub(crate) fn unbox(mut boxed: Box<Document>) -> Document {
     doc
 }
 
-/// Keeps `doc` and its subsegments for reuse on this thread, as far as there is room.
+/// Keeps `doc` and its subsegments for reuse on this thread, as far as there is room: emptied at once, so that
+/// nothing the request recorded stays in memory while the document waits.
 pub(crate) fn recycle(mut doc: Document) {
     // Each subsegment is kept on its own; the emptied vector stays with its parent.
     let mut children = std::mem::take(&mut doc.subsegments);
@@ -74,6 +75,7 @@ pub(crate) fn recycle(mut doc: Document) {
         recycle(child);
     }
     doc.subsegments = children;
+    doc.reset(EntityId::NOOP, "", 0.0);
     with_kept(|kept| {
         if kept.documents.len() >= KEPT {
             return;
