@@ -1,27 +1,28 @@
 //! The project's shared reference material — the Python SDK's vectors, the official schema, real segment
 //! documents — for the tests and benchmarks of every crate of the workspace. Not part of the SDK's API.
 //!
-//! It lives in `shared/reference`, next to the repository (as CI lays it out). A work tree kept deeper finds it
-//! by walking up from this crate, and `$XRAY_SDK_SHARED_DIR` names the `shared` folder explicitly.
+//! It lives in `shared/reference`, next to the repository (as CI lays it out). It is looked for at run time, from
+//! the crate cargo runs the test or benchmark of (`$CARGO_MANIFEST_DIR`) or else the working directory, walking
+//! up; `$XRAY_SDK_SHARED_DIR` names the `shared` folder explicitly. No path of the build machine is compiled in.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The `shared/reference` folder, or an error naming where it was looked for.
 ///
 /// # Errors
 /// When none of the places holds it.
 pub fn dir() -> std::io::Result<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let explicit =
         std::env::var_os("XRAY_SDK_SHARED_DIR").map(|d| PathBuf::from(d).join("reference"));
-    let beside = here.join("../../shared/reference");
-    let above = here.ancestors().map(|a| a.join("shared/reference"));
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let above: Vec<PathBuf> = start
+        .iter()
+        .flat_map(|dir| dir.ancestors().map(|a| a.join("shared/reference")))
+        .collect();
     let mut tried = Vec::new();
-    for candidate in explicit
-        .into_iter()
-        .chain(std::iter::once(beside))
-        .chain(above)
-    {
+    for candidate in explicit.into_iter().chain(above) {
         if candidate.is_dir() {
             return Ok(candidate);
         }
