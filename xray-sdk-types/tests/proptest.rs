@@ -343,6 +343,20 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_writer_matches_serde_on_times(
+        micros in 1_000_000u64..8_589_934_592_000_000,
+        any_time in 0.0f64..9.0e9,
+        end in prop::sample::select(vec![1.0, 1.5, 8_589_934_591.999_999, 8_589_934_592.5, 1e16, 0.25]),
+    ) {
+        for t in [micros as f64 / 1e6, any_time, end, (micros / 1000) as f64 / 1e3] {
+            let doc = Document::new(EntityId::from_u64(1), "t", t);
+            let mut fast = Vec::new();
+            doc.write_json(&mut fast).expect("write_json");
+            prop_assert_eq!(String::from_utf8(fast).expect("utf-8"), serde_json::to_string(&doc).expect("serde"), "{}", t);
+        }
+    }
+
+    #[test]
     fn the_fast_writer_matches_serde_on_http_aws_and_service(
         texts in prop::collection::vec(prop::option::of(any::<String>()), 16),
         flags in prop::collection::vec(prop::option::of(any::<bool>()), 3),
