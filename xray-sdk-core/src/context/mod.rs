@@ -17,6 +17,8 @@ use std::cell::RefCell;
 
 use crate::entity::Entity;
 
+// Every access borrows for an instant and calls no other code meanwhile, so the borrows cannot overlap; they
+// are still tried rather than asserted, so that tracing cannot panic the host.
 thread_local! {
     static CURRENT: RefCell<Option<Entity>> = const { RefCell::new(None) };
 }
@@ -24,14 +26,21 @@ thread_local! {
 /// The entity current on this thread (or in this instrumented future).
 #[inline]
 pub fn current() -> Option<Entity> {
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
 }
 
 /// An unrecorded child of the current entity, when the current entity is unrecorded.
 #[inline]
 pub(crate) fn unrecorded_child() -> Option<Entity> {
     CURRENT
-        .try_with(|c| c.borrow().as_ref().and_then(Entity::unrecorded_child_of))
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().and_then(Entity::unrecorded_child_of))
+        })
         .ok()
         .flatten()
 }
@@ -40,7 +49,11 @@ pub(crate) fn unrecorded_child() -> Option<Entity> {
 #[inline]
 pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {
     CURRENT
-        .try_with(|c| std::mem::replace(&mut *c.borrow_mut(), entity))
+        .try_with(|c| {
+            c.try_borrow_mut()
+                .ok()
+                .and_then(|mut c| std::mem::replace(&mut *c, entity))
+        })
         .ok()
         .flatten()
 }
@@ -49,7 +62,7 @@ pub(crate) fn replace(entity: Option<Entity>) -> Option<Entity> {
 #[inline]
 pub(crate) fn is_current(entity: &Entity) -> bool {
     CURRENT
-        .try_with(|c| c.borrow().as_ref() == Some(entity))
+        .try_with(|c| c.try_borrow().is_ok_and(|c| c.as_ref() == Some(entity)))
         .unwrap_or(false)
 }
 
