@@ -70,11 +70,7 @@ impl DaemonArgs {
 /// Runs the daemon until SIGINT or SIGTERM, then flushes the store and exits.
 pub fn run(args: DaemonArgs) -> ExitCode {
     let config = args.config();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("xray: cannot start the async runtime: {e}");

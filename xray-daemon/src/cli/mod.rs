@@ -38,6 +38,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
 }
 
+/// The async runtime the long-running commands (`daemon`, `demo`) run on: two worker threads.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -274,18 +274,21 @@ fn insert_document(
     r: &Record,
 ) -> rusqlite::Result<Option<Change>> {
     let body_len = r.body.len() as i64;
-    let inserted = insert.execute(params![
+    // The same ten values, in the same order, for the insert and for the update of an earlier version.
+    let kind = i64::from(r.subsegment);
+    let values = params![
         r.trace_id,
         r.id,
         r.parent_id,
-        i64::from(r.subsegment),
+        kind,
         r.name,
         r.start_time,
         r.end_time,
         r.in_progress,
         r.received_at,
         r.body,
-    ])?;
+    ];
+    let inserted = insert.execute(values)?;
     if inserted == 1 {
         return Ok(Some(Change {
             documents: 1,
@@ -308,18 +311,7 @@ fn insert_document(
         "UPDATE documents SET parent_id = ?3, kind = ?4, name = ?5, start_time = ?6, end_time = ?7, \
          in_progress = ?8, received_at = ?9, body = ?10 WHERE trace_id = ?1 AND id = ?2",
     )?
-    .execute(params![
-        r.trace_id,
-        r.id,
-        r.parent_id,
-        i64::from(r.subsegment),
-        r.name,
-        r.start_time,
-        r.end_time,
-        r.in_progress,
-        r.received_at,
-        r.body,
-    ])?;
+    .execute(values)?;
     Ok(Some(Change {
         documents: 0,
         segments: 0,

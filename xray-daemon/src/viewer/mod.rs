@@ -41,53 +41,28 @@ struct Asset {
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// An embedded file of `viewer/`, served under `/assets/` by the same relative name.
+macro_rules! asset {
+    ($name:literal, $media_type:expr) => {
+        Asset {
+            name: $name,
+            media_type: $media_type,
+            body: include_bytes!(concat!("../../viewer/", $name)),
+        }
+    };
+}
+
 /// The embedded files, served under `/assets/`.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "viewer.css",
-        media_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../viewer/viewer.css"),
-    },
-    Asset {
-        name: "favicon.svg",
-        media_type: "image/svg+xml",
-        body: include_bytes!("../../viewer/favicon.svg"),
-    },
-    Asset {
-        name: "js/app.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/app.js"),
-    },
-    Asset {
-        name: "js/dom.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/dom.js"),
-    },
-    Asset {
-        name: "js/traces.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/traces.js"),
-    },
-    Asset {
-        name: "js/trace.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/trace.js"),
-    },
-    Asset {
-        name: "js/details.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/details.js"),
-    },
-    Asset {
-        name: "js/map.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/map.js"),
-    },
-    Asset {
-        name: "js/invalid.js",
-        media_type: JS,
-        body: include_bytes!("../../viewer/js/invalid.js"),
-    },
+    asset!("viewer.css", "text/css; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
+    asset!("js/app.js", JS),
+    asset!("js/dom.js", JS),
+    asset!("js/traces.js", JS),
+    asset!("js/trace.js", JS),
+    asset!("js/details.js", JS),
+    asset!("js/map.js", JS),
+    asset!("js/invalid.js", JS),
 ];
 
 /// The viewer's routes, to merge into the API's router.

@@ -420,10 +420,15 @@ impl Entity {
 
     /// Records a panic: a fault with an exception of type `panic`.
     pub(crate) fn record_panic(&self, message: Option<&str>) {
+        self.add_fault(message.unwrap_or("panicked"), "panic");
+    }
+
+    /// Records a fault with one exception of this service (no stack): `message`, of type `type_name`.
+    pub(crate) fn add_fault(&self, message: &str, type_name: &str) {
         self.add_exception(Exception {
             id: EntityId::new(),
-            message: Some(message.unwrap_or("panicked").to_owned()),
-            type_name: Some("panic".to_owned()),
+            message: Some(message.to_owned()),
+            type_name: Some(type_name.to_owned()),
             remote: Some(false),
             truncated: None,
             skipped: None,

@@ -1,7 +1,7 @@
 //! The subsegment of one outgoing request.
 
+use xray_sdk_types::Namespace;
 use xray_sdk_types::document::HttpRequest;
-use xray_sdk_types::{EntityId, Namespace};
 
 use super::HttpOptions;
 use super::url::{sanitize_url, url_host};
@@ -98,17 +98,7 @@ impl ClientSubsegment {
 
     /// Like [`finish_error`](Self::finish_error), for an error known only by its message.
     pub fn finish_error_message(self, type_name: &str, message: &str) {
-        self.guard
-            .add_exception(xray_sdk_types::document::Exception {
-                id: EntityId::new(),
-                message: Some(message.to_owned()),
-                type_name: Some(type_name.to_owned()),
-                remote: Some(false),
-                truncated: None,
-                skipped: None,
-                cause: None,
-                stack: Vec::new(),
-            });
+        self.guard.add_fault(message, type_name);
         self.guard.end();
     }
 }

@@ -2,8 +2,6 @@
 
 use std::any::Any;
 
-use xray_sdk_types::EntityId;
-use xray_sdk_types::document::Exception;
 use xray_sdk_types::header::SamplingFlag;
 
 use super::incoming::{IncomingRequest, incoming_trace_header, response_header};
@@ -99,20 +97,10 @@ impl ServerSegment {
     /// Ends the segment as a fault because the service failed without a response; `message` describes the
     /// failure when the integration has one.
     pub fn finish_failed(self, type_name: &str, message: Option<&str>) {
-        self.guard.add_exception(Exception {
-            id: EntityId::new(),
-            message: Some(
-                message
-                    .unwrap_or("the service failed without a response")
-                    .to_owned(),
-            ),
-            type_name: Some(type_name.to_owned()),
-            remote: Some(false),
-            truncated: None,
-            skipped: None,
-            cause: None,
-            stack: Vec::new(),
-        });
+        self.guard.add_fault(
+            message.unwrap_or("the service failed without a response"),
+            type_name,
+        );
         self.guard.end();
     }
 
