@@ -219,10 +219,10 @@ fn dechunk(mut data: &[u8]) -> Result<Option<Vec<u8>>, PollError> {
             // Trailers, if any, end with an empty line; they are not needed.
             return Ok(Some(out));
         }
-        if size > MAX_RESPONSE || data.len() < size + 2 {
-            if size > MAX_RESPONSE {
-                return Err(malformed("a chunk is too large"));
-            }
+        if size > MAX_RESPONSE {
+            return Err(malformed("a chunk is too large"));
+        }
+        if data.len() < size + 2 {
             return Ok(None);
         }
         out.extend_from_slice(&data[..size]);
@@ -267,6 +267,14 @@ mod tests {
             )
             .is_err()
         );
+        // A chunk larger than any answer, even one announced as the largest number, is refused at once.
+        for size in ["ffffffffffffffff", "ffffffff"] {
+            let head = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nab");
+            assert!(parse_response(head.as_bytes(), false).is_err(), "{size}");
+        }
+        // A chunk not followed by CRLF is refused.
+        let bad_end = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY0\r\n\r\n";
+        assert!(parse_response(bad_end, false).is_err());
     }
 
     #[test]
