@@ -54,7 +54,7 @@ fn segment_with_subsegments() -> Document {
                 "request",
                 MetadataValue::from(json!({"path": "/items", "size": 512})),
             );
-        segment.subsegments.push(sub);
+        segment.subsegments.push(Box::new(sub));
     }
     segment
 }

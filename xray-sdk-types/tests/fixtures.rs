@@ -143,7 +143,7 @@ fn typed_fields_are_read_into_their_fields() {
     assert_eq!(doc.entity_count(), 9);
     assert!(doc.extra.is_empty());
     fn no_extra(doc: &Document) -> bool {
-        doc.extra.is_empty() && doc.subsegments.iter().all(no_extra)
+        doc.extra.is_empty() && doc.subsegments.iter().all(|s| no_extra(s))
     }
     assert!(no_extra(&doc), "a Python field went to `extra`");
 }

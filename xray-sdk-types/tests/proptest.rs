@@ -194,8 +194,8 @@ fn segment() -> impl Strategy<Value = Document> {
             segment.subsegments = children
                 .into_iter()
                 .map(|(mut child, grandchildren)| {
-                    child.subsegments = grandchildren;
-                    child
+                    child.subsegments = grandchildren.into_iter().map(Box::new).collect();
+                    Box::new(child)
                 })
                 .collect();
             segment

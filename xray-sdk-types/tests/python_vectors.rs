@@ -544,7 +544,7 @@ struct SerializationCase {
 }
 
 fn no_extra_fields(doc: &Document) -> bool {
-    doc.extra.is_empty() && doc.subsegments.iter().all(no_extra_fields)
+    doc.extra.is_empty() && doc.subsegments.iter().all(|s| no_extra_fields(s))
 }
 
 #[test]

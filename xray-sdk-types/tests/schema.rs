@@ -203,8 +203,8 @@ fn full_segment() -> Document {
     local.annotations.insert("step", "place".into());
     local.cause = Some(Cause::ExceptionId(id(0xaaaaaaaaaaaaaaaa)));
     local.fault = Some(true);
-    local.subsegments = vec![query, dynamodb];
-    segment.subsegments = vec![local];
+    local.subsegments = vec![Box::new(query), Box::new(dynamodb)];
+    segment.subsegments = vec![Box::new(local)];
     segment
 }
 

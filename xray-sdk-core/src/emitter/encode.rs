@@ -70,7 +70,7 @@ fn encode_into(
     if !doc.subsegments.is_empty() {
         let trace_id = doc.trace_id.unwrap_or(TraceId::NOOP);
         let parent_id = doc.id;
-        let mut sized: Vec<(usize, Document)> = std::mem::take(&mut doc.subsegments)
+        let mut sized: Vec<(usize, Box<Document>)> = std::mem::take(&mut doc.subsegments)
             .into_iter()
             .map(|child| {
                 buf.clear();
@@ -103,7 +103,7 @@ fn encode_into(
             child.trace_id = Some(trace_id);
             child.parent_id = Some(parent_id);
             report.split += 1;
-            encode_into(child, max_doc, buf, send, report);
+            encode_into(*child, max_doc, buf, send, report);
         }
         doc.subsegments = sized.into_iter().map(|(_, d)| d).collect();
         // What remains fits unless the estimate was off; the recursion settles that.

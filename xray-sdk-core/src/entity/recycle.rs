@@ -4,13 +4,13 @@
 //! metadata and subsegments in vectors. Once the emitter has encoded a finished segment, its documents go back to
 //! a small per-thread store with that room kept, and the next entities begun on the thread take them from there:
 //! a steady stream of traces then allocates and frees far less, and no longer asks the allocator for the large
-//! blocks that make it sweep its free lists. The boxes are kept too, so that a document is moved whole only
-//! where the segment document's shape requires it (into its parent's `subsegments`). [`Document::reset`] leaves
-//! nothing of the previous entity.
+//! blocks that make it sweep its free lists. The boxes are kept too: a finished subsegment joins its parent's
+//! `subsegments` in its box, so a document is moved whole only when a segment leaves for the emitter.
+//! [`Document::reset`] leaves nothing of the previous entity, and every kept document is empty.
 
 use std::cell::RefCell;
 
-use xray_sdk_types::{Document, EntityId};
+use xray_sdk_types::{CompactString, Document, EntityId};
 
 /// How many documents (and how many empty boxes) one thread keeps. Kept documents are empty, with the room
 /// [`Document::reset`] keeps (16 annotations, 16 metadata namespaces, 16 subsegments): a thread holds at most a
@@ -42,12 +42,17 @@ fn placeholder() -> Document {
     Document::new(EntityId::NOOP, "", 0.0)
 }
 
-/// A document for a new entity, in a box: a kept one, reset, or a new one.
+/// A document for a new entity, in a box: a kept one, or a new one.
 #[inline]
 pub(crate) fn document(id: EntityId, name: &str, start_time: f64) -> Box<Document> {
     match with_kept(|kept| kept.documents.pop().or_else(|| kept.empty.pop())).flatten() {
         Some(mut doc) => {
-            doc.reset(id, name, start_time);
+            // Every kept document is empty (reset when kept, or a placeholder): only what a new entity sets
+            // is written.
+            debug_assert!(*doc == placeholder());
+            doc.id = id;
+            doc.name = CompactString::new(name);
+            doc.start_time = start_time;
             doc
         }
         None => Box::new(Document::new(id, name, start_time)),
@@ -66,15 +71,10 @@ pub(crate) fn unbox(mut boxed: Box<Document>) -> Document {
     doc
 }
 
-/// Keeps `doc` and its subsegments for reuse on this thread, as far as there is room: emptied at once, so that
-/// nothing the request recorded stays in memory while the document waits.
+/// Empties `doc` and its subsegments, and keeps them for reuse on this thread as far as there is room: emptied
+/// at once, so that nothing the request recorded stays in memory while the document waits.
 pub(crate) fn recycle(mut doc: Document) {
-    // Each subsegment is kept on its own; the emptied vector stays with its parent.
-    let mut children = std::mem::take(&mut doc.subsegments);
-    for child in children.drain(..) {
-        recycle(child);
-    }
-    doc.subsegments = children;
+    recycle_children(&mut doc);
     doc.reset(EntityId::NOOP, "", 0.0);
     with_kept(|kept| {
         if kept.documents.len() >= KEPT {
@@ -91,6 +91,26 @@ pub(crate) fn recycle(mut doc: Document) {
     });
 }
 
+/// [`recycle`] for a document in its box: the box is kept as it is.
+fn recycle_boxed(mut doc: Box<Document>) {
+    recycle_children(&mut doc);
+    doc.reset(EntityId::NOOP, "", 0.0);
+    with_kept(|kept| {
+        if kept.documents.len() < KEPT {
+            kept.documents.push(doc);
+        }
+    });
+}
+
+/// Recycles each subsegment on its own; the emptied vector stays with its parent.
+fn recycle_children(doc: &mut Document) {
+    let mut children = std::mem::take(&mut doc.subsegments);
+    for child in children.drain(..) {
+        recycle_boxed(child);
+    }
+    doc.subsegments = children;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,7 +121,7 @@ mod tests {
         for i in 0..10 {
             let mut child = document(EntityId::from_u64(i + 2), "child", 2.0);
             child.annotations.insert("n", i.into());
-            parent.subsegments.push(unbox(child));
+            parent.subsegments.push(child);
         }
         parent.annotations.insert("secret", "kept?".into());
         recycle(parent);

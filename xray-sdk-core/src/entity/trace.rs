@@ -239,13 +239,13 @@ impl TraceState {
             if !n.ended || n.open_children > 0 {
                 return;
             }
-            let Some(doc) = n.doc.take().map(recycle::unbox) else {
+            let Some(doc) = n.doc.take() else {
                 return;
             };
             match n.parent {
                 None => {
                     self.done = true;
-                    outbox.push(doc);
+                    outbox.push(recycle::unbox(doc));
                     return;
                 }
                 Some(parent) => {
@@ -258,7 +258,7 @@ impl TraceState {
                             // child on its own rather than lose it.
                             self.live_subsegments =
                                 self.live_subsegments.saturating_sub(doc.entity_count());
-                            outbox.push(independent(doc, trace_id, None));
+                            outbox.push(independent(recycle::unbox(doc), trace_id, None));
                         }
                     }
                     node = parent;
@@ -279,7 +279,11 @@ impl TraceState {
             let parent_id = doc.id;
             for child in std::mem::take(&mut doc.subsegments) {
                 self.live_subsegments = self.live_subsegments.saturating_sub(child.entity_count());
-                outbox.push(independent(child, trace_id, Some(parent_id)));
+                outbox.push(independent(
+                    recycle::unbox(child),
+                    trace_id,
+                    Some(parent_id),
+                ));
             }
         }
     }

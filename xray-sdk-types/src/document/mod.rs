@@ -145,9 +145,10 @@ pub struct Document {
     /// The recorded errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
-    /// Embedded subsegments.
+    /// Embedded subsegments, each in a box: a finished subsegment joins its parent, and a sent segment's
+    /// documents are reused, by moving pointers rather than whole documents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub subsegments: Vec<Document>,
+    pub subsegments: Vec<Box<Document>>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -321,7 +322,7 @@ impl Document {
         1 + self
             .subsegments
             .iter()
-            .map(Document::entity_count)
+            .map(|s| s.entity_count())
             .sum::<usize>()
     }
 }
