@@ -29,8 +29,6 @@ pub enum IdError {
     Format,
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -48,13 +46,25 @@ fn parse_hex(bytes: &[u8]) -> Result<u128, IdError> {
     })
 }
 
-/// Writes the low `out.len()` hex digits of `value` into `out`.
-fn write_hex(value: u128, out: &mut [u8]) {
-    let n = out.len();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let shift = 4 * (n - 1 - i);
-        *slot = HEX[((value >> shift) & 0xf) as usize];
-    }
+/// The 8 lower-case hex digits of `value`, most significant first, computed a word at a time: ids are written
+/// for every entity sent and every response header.
+fn hex8(value: u32) -> [u8; 8] {
+    // One nibble per byte, the most significant nibble in the most significant byte.
+    let x = u64::from(value);
+    let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+    let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+    // 0x01 in each byte whose nibble is 10 or more, which then moves from '0' + n to 'a' + n - 10.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * 0x27).to_be_bytes()
+}
+
+/// The 16 lower-case hex digits of `value`.
+fn hex16(value: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hex8((value >> 32) as u32));
+    out[8..].copy_from_slice(&hex8(value as u32));
+    out
 }
 
 /// `Display`, `Debug`, `FromStr` and serde for an id type with `LEN`, `write_to` and `parse`.
@@ -162,8 +172,9 @@ impl TraceId {
     /// `1-4efaaf4d-1e8720b39541901950019ee5`).
     pub fn to_w3c(&self) -> String {
         let mut out = [0u8; 32];
-        write_hex(u128::from(self.epoch()), &mut out[..8]);
-        write_hex(self.random(), &mut out[8..]);
+        // The epoch then the random bits: the two words as they are stored.
+        out[..16].copy_from_slice(&hex16(self.hi));
+        out[16..].copy_from_slice(&hex16(self.lo));
         out.iter().map(|&b| char::from(b)).collect()
     }
 
@@ -193,9 +204,11 @@ impl TraceId {
     pub fn write_to(&self, out: &mut [u8; Self::LEN]) {
         out[0] = b'1';
         out[1] = b'-';
-        write_hex(u128::from(self.epoch()), &mut out[2..10]);
+        out[2..10].copy_from_slice(&hex8((self.hi >> 32) as u32));
         out[10] = b'-';
-        write_hex(self.random(), &mut out[11..]);
+        out[11..19].copy_from_slice(&hex8(self.hi as u32));
+        out[19..27].copy_from_slice(&hex8((self.lo >> 32) as u32));
+        out[27..].copy_from_slice(&hex8(self.lo as u32));
     }
 
     /// Parses the text form.
@@ -267,7 +280,7 @@ impl EntityId {
 
     /// Writes the 16-byte text form into `out`.
     pub fn write_to(&self, out: &mut [u8; Self::LEN]) {
-        write_hex(u128::from(self.0), out);
+        *out = hex16(self.0);
     }
 
     /// Parses 16 lower-case hex digits (the X-Ray id and the W3C span id have the same form).
@@ -297,6 +310,31 @@ text_impls!(EntityId, "EntityId", "id");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_digits_match_the_formatter_for_every_nibble_and_edge() {
+        let mut values = vec![
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            0x0123_4567,
+            0x89ab_cdef,
+            u32::MAX,
+            0xa0a0_9f9f,
+        ];
+        // Every nibble value in every position.
+        for shift in (0..32).step_by(4) {
+            values.extend((0..16u32).map(|n| n << shift));
+        }
+        for v in values {
+            assert_eq!(hex8(v), format!("{v:08x}").as_bytes(), "{v:#x}");
+            let wide = (u64::from(v) << 32) | u64::from(!v);
+            assert_eq!(hex16(wide), format!("{wide:016x}").as_bytes(), "{wide:#x}");
+        }
+    }
 
     #[test]
     fn trace_id_round_trips_and_rejects_bad_text() {

@@ -42,7 +42,10 @@ impl IncomingRequest<'_> {
     /// The `Host` without its port: what segments are named after and what the sampler sees.
     pub fn hostname(&self) -> Option<&str> {
         self.host
-            .map(|h| host_without_port(h.rsplit_once('@').map_or(h, |(_, h)| h)))
+            .map(|h| {
+                let credentials = h.as_bytes().iter().rposition(|&b| b == b'@');
+                host_without_port(credentials.and_then(|at| h.get(at + 1..)).unwrap_or(h))
+            })
             .filter(|h| !h.is_empty())
     }
 
@@ -168,7 +171,8 @@ pub(super) fn response_header(entity: &Entity, sampling_requested: bool) -> Stri
         };
     let mut out = String::with_capacity(len);
     out.push_str(ROOT);
-    out.extend(id.iter().map(|&b| char::from(b)));
+    // A trace id is written in ASCII.
+    out.push_str(std::str::from_utf8(&id).unwrap_or_default());
     if sampling_requested {
         out.push_str(SAMPLED);
         out.push_str(SamplingFlag::from_decision(entity.is_sampled()).as_str());
