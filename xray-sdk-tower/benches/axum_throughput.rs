@@ -20,7 +20,9 @@
 //! - `xray 0%`: the layer, nothing sampled: the cost of the layer alone;
 //! - `udp send`: no layer, but the handler sends a copy of a segment the layer sent to the same socket, with a
 //!   plain `send` per request as the other X-Ray SDKs do: what delivering one document per request costs with no
-//!   recording at all, to set `xray 100%` against.
+//!   recording at all, to set `xray 100%` against;
+//! - `udp send 1 in 20`: the same for one request in 20, about the share the default rule samples at these
+//!   rates, to set `xray default rule` against.
 //!
 //! Before the socket runs, each variant's router is also called in-process (no sockets) to show the cost the
 //! layer adds to one request, free of the network's noise. `XRAY_BENCH_ONLY=<variant>` with `-- 0` runs only that
@@ -139,29 +141,24 @@ fn main() {
     if rounds == 0 {
         return;
     }
-    // A real segment, as the layer sent it during the in-process run, sent again per request.
+    // A real segment, as the layer sent it during the in-process run, sent again per request (or for one
+    // request in 20, the share the default rule samples).
     let segment = Arc::new(last_datagram.lock().unwrap().clone());
     if segment.is_empty() {
-        println!("(no segment was sent in-process: the udp send variant is left out)");
+        println!("(no segment was sent in-process: the udp send variants are left out)");
     } else {
-        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
-        socket.connect(daemon_addr).unwrap();
-        let plain_send = Router::new().route(
-            "/hello",
-            get(move || {
-                let _ = socket.send(&segment);
-                async { "Hello, World!" }
-            }),
-        );
-        servers.push((
-            "udp send",
-            runtime.block_on(async {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                tokio::spawn(async move { axum::serve(listener, plain_send).await.unwrap() });
-                addr
-            }),
-        ));
+        for (name, every) in [("udp send", 1), ("udp send 1 in 20", 20)] {
+            let router = plain_send(daemon_addr, segment.clone(), every);
+            servers.push((
+                name,
+                runtime.block_on(async {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let addr = listener.local_addr().unwrap();
+                    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+                    addr
+                }),
+            ));
+        }
     }
 
     let exe = std::env::current_exe().unwrap();
@@ -231,6 +228,29 @@ fn main() {
             100.0 * xray / plain
         );
     }
+    if let (Some(xray), Some(plain)) = (by_name("xray default rule"), by_name("udp send 1 in 20")) {
+        println!(
+            "xray default rule serves {:.1}% of the requests a service that only sends the datagram of one request in 20 serves",
+            100.0 * xray / plain
+        );
+    }
+}
+
+/// A hello-world service whose handler, with no layer, sends a copy of `segment` to `daemon` for one request in
+/// `every`, with a plain `send` as the other X-Ray SDKs do.
+fn plain_send(daemon: SocketAddr, segment: Arc<Vec<u8>>, every: u64) -> Router {
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+    socket.connect(daemon).unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    Router::new().route(
+        "/hello",
+        get(move || {
+            if count.fetch_add(1, Ordering::Relaxed).is_multiple_of(every) {
+                let _ = socket.send(&segment);
+            }
+            async { "Hello, World!" }
+        }),
+    )
 }
 
 /// The cost of one request through each variant's `Router`, called in-process (no sockets): what the layer adds
