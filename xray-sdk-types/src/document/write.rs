@@ -31,14 +31,68 @@ fn string(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
     }
 }
 
+/// The digits of the last whole second written: the times of one segment tree mostly share their second.
+#[derive(Default)]
+struct Seconds {
+    second: u64,
+    /// The digits of `second`; none until a time has been written.
+    digits: [u8; 20],
+    len: usize,
+}
+
+/// `"00"` to `"99"`.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Appends a time the way [`Document`]'s serde implementation writes it.
-fn seconds(out: &mut Vec<u8>, t: f64) -> Result<(), serde_json::Error> {
+fn seconds(out: &mut Vec<u8>, t: f64, last: &mut Seconds) -> Result<(), serde_json::Error> {
     const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+    if let Some(micros) = whole_micros(t) {
+        let second = micros / 1_000_000;
+        if last.len == 0 || last.second != second {
+            let mut buf = itoa::Buffer::new();
+            let digits = buf.format(second).as_bytes();
+            last.second = second;
+            last.len = digits.len();
+            last.digits[..digits.len()].copy_from_slice(digits);
+        }
+        out.extend_from_slice(&last.digits[..last.len]);
+        let fraction = (micros % 1_000_000) as usize;
+        if fraction != 0 {
+            let pair = |p: usize| [PAIRS[2 * p], PAIRS[2 * p + 1]];
+            let [a, b] = pair(fraction / 10_000);
+            let [c, d] = pair(fraction / 100 % 100);
+            let [e, f] = pair(fraction % 100);
+            let text = [b'.', a, b, c, d, e, f];
+            // Not all six digits are zeros: the fraction is not zero.
+            let zeros = text.iter().rev().take_while(|&&d| d == b'0').count();
+            out.extend_from_slice(&text[..text.len() - zeros]);
+        }
+        return Ok(());
+    }
     if t.fract() == 0.0 && t.abs() < EXACT_INTEGERS {
         serde_into(out, &(t as i64))
     } else {
         serde_into(out, &t)
     }
+}
+
+/// The whole number of microseconds `t` is, when `t` is exactly what [`crate::time::epoch_seconds`] makes of
+/// that number (`micros as f64 / 1e6`) and lies between 1 second and 2^33 seconds (the year 2242).
+///
+/// Such a time is written as its seconds and up to six decimals, which is what the shortest round-trip form
+/// serde writes comes to: the division rounds correctly, so these decimals round to `t`; and in that range
+/// `t`'s neighbours are less than a microsecond apart, so no other decimal of six places or fewer does.
+fn whole_micros(t: f64) -> Option<u64> {
+    if !(1.0..8_589_934_592.0).contains(&t) {
+        return None;
+    }
+    // The nearest whole microsecond (`t` is positive: adding a half and truncating rounds), then checked.
+    let micros = (t * 1e6 + 0.5) as u64;
+    (micros as f64 / 1e6 == t).then_some(micros)
 }
 
 /// A field name as written, quotes and colon included: `q!("name")` is `"name":`, made at compile time.
@@ -230,6 +284,10 @@ impl Document {
     /// # Errors
     /// Only when a nested block fails to serialize, which the types here never do.
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.write_entity(out, &mut Seconds::default())
+    }
+
+    fn write_entity(&self, out: &mut Vec<u8>, last: &mut Seconds) -> Result<(), serde_json::Error> {
         let mut obj = Object::new(out);
         let mut id = [0u8; 16];
         self.id.write_to(&mut id);
@@ -238,9 +296,9 @@ impl Document {
         o.extend_from_slice(&id);
         o.push(b'"');
         string(obj.key(q!("name")), &self.name)?;
-        seconds(obj.key(q!("start_time")), self.start_time)?;
+        seconds(obj.key(q!("start_time")), self.start_time, last)?;
         if let Some(end) = self.end_time {
-            seconds(obj.key(q!("end_time")), end)?;
+            seconds(obj.key(q!("end_time")), end, last)?;
         }
         if let Some(b) = self.in_progress {
             obj.key(q!("in_progress"))
@@ -324,12 +382,77 @@ impl Document {
                 if i > 0 {
                     o.push(b',');
                 }
-                sub.write_json(o)?;
+                sub.write_entity(o, last)?;
             }
             o.push(b']');
         }
         obj.extra(&self.extra)?;
         obj.end();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn as_serde_writes(t: f64) -> String {
+        let mut fast = Vec::new();
+        seconds(&mut fast, t, &mut Seconds::default()).unwrap_or_default();
+        // And again after another second, as in a tree.
+        let mut after_another = Vec::new();
+        let mut last = Seconds::default();
+        seconds(&mut Vec::new(), t + 1.0, &mut last).unwrap_or_default();
+        seconds(&mut after_another, t, &mut last).unwrap_or_default();
+        assert_eq!(after_another, fast);
+        let mut slow = Vec::new();
+        // What `Document`'s serde implementation does with a time.
+        if t.fract() == 0.0 && t.abs() < 9_007_199_254_740_992.0 {
+            serde_into(&mut slow, &(t as i64)).unwrap_or_default();
+        } else {
+            serde_into(&mut slow, &t).unwrap_or_default();
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&slow),
+            "{t}"
+        );
+        String::from_utf8_lossy(&fast).into_owned()
+    }
+
+    #[test]
+    fn microsecond_times_are_written_as_serde_writes_them() {
+        assert_eq!(as_serde_writes(1_764_129_600.000_001), "1764129600.000001");
+        assert_eq!(as_serde_writes(1_764_129_600.5), "1764129600.5");
+        assert_eq!(as_serde_writes(1_764_129_600.0), "1764129600");
+        // A spread of whole microseconds from 1 s to 2^33 s, from a fixed sequence, and their round figures.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let micros = 1_000_000 + (x >> 11) % (8_589_934_592_000_000 - 1_000_000);
+            for m in [
+                micros,
+                micros / 10 * 10,
+                micros / 1000 * 1000,
+                micros / 100_000 * 100_000,
+            ] {
+                as_serde_writes(m as f64 / 1e6);
+            }
+            // Times that are not whole microseconds, and times outside the range, take the general path.
+            as_serde_writes(f64::from_bits(x >> 2));
+            as_serde_writes(micros as f64 / 1e6 + 1e-7);
+        }
+        for t in [
+            0.5,
+            0.999_999,
+            8_589_934_591.999_999,
+            8_589_934_592.000_001,
+            1e16,
+            1.000_000_1,
+        ] {
+            as_serde_writes(t);
+        }
     }
 }
