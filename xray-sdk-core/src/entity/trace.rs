@@ -43,16 +43,17 @@ struct Node {
     child_exceptions: Vec<(EntityId, String)>,
 }
 
-/// Documents ready to leave, collected under the lock and emitted after it is released. The first is held
-/// without a vector: most ends send one document or none.
+/// Documents ready to leave, collected under the lock and emitted after it is released, in their boxes (so
+/// that the outbox itself is a few words to move). The first is held without a vector: most ends send one
+/// document or none.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    first: Option<Document>,
-    rest: Vec<Document>,
+    first: Option<Box<Document>>,
+    rest: Vec<Box<Document>>,
 }
 
 impl Outbox {
-    fn push(&mut self, doc: Document) {
+    fn push(&mut self, doc: Box<Document>) {
         if self.first.is_none() {
             self.first = Some(doc);
         } else {
@@ -62,7 +63,7 @@ impl Outbox {
 
     pub(crate) fn send(self, recorder: &Inner) {
         for doc in self.first.into_iter().chain(self.rest) {
-            recorder.emitter.emit(doc);
+            recorder.emitter.emit(recycle::unbox(doc));
         }
     }
 }
@@ -245,7 +246,7 @@ impl TraceState {
             match n.parent {
                 None => {
                     self.done = true;
-                    outbox.push(recycle::unbox(doc));
+                    outbox.push(doc);
                     return;
                 }
                 Some(parent) => {
@@ -258,7 +259,7 @@ impl TraceState {
                             // child on its own rather than lose it.
                             self.live_subsegments =
                                 self.live_subsegments.saturating_sub(doc.entity_count());
-                            outbox.push(independent(recycle::unbox(doc), trace_id, None));
+                            outbox.push(independent(doc, trace_id, None));
                         }
                     }
                     node = parent;
@@ -279,11 +280,7 @@ impl TraceState {
             let parent_id = doc.id;
             for child in std::mem::take(&mut doc.subsegments) {
                 self.live_subsegments = self.live_subsegments.saturating_sub(child.entity_count());
-                outbox.push(independent(
-                    recycle::unbox(child),
-                    trace_id,
-                    Some(parent_id),
-                ));
+                outbox.push(independent(child, trace_id, Some(parent_id)));
             }
         }
     }
@@ -291,10 +288,10 @@ impl TraceState {
 
 /// Turns an embedded subsegment into an independent one: `type`, `trace_id` and `parent_id` set.
 pub(crate) fn independent(
-    mut doc: Document,
+    mut doc: Box<Document>,
     trace_id: TraceId,
     parent_id: Option<EntityId>,
-) -> Document {
+) -> Box<Document> {
     doc.kind = Some(DocumentType::Subsegment);
     doc.trace_id = Some(trace_id);
     if parent_id.is_some() {
