@@ -6,7 +6,8 @@
 //!
 //! `cargo run --release -p xray-sdk-bench -- [N] [--python PATH_TO_py_anchor.py]` prints the same lines as the
 //! Python script, the heap allocations per tree, and, with `--python`, the Python figures measured in the same
-//! run and the ratios. `--only w0` or `--only w1` runs one workload (for profiling).
+//! run and the ratios. `--only w0` or `--only w1` runs one workload, and `--only sdk` W1 recorded and encoded
+//! but not sent (for profiling).
 //!
 //! After W1 it also times, apart, the two halves of W1's work: sending a copy of one W1 datagram `N` times through
 //! a plain socket, with no recording (the kernel's share, which no SDK that sends each tree can go below), and
@@ -225,7 +226,7 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
-    let (w1, w1_allocs) = if only.as_deref() == Some("w0") {
+    let (w1, w1_allocs) = if matches!(only.as_deref(), Some("w0" | "sdk")) {
         (f64::NAN, f64::NAN)
     } else {
         measure(&recorder, true, n)
@@ -255,7 +256,7 @@ fn main() {
     if let Some(ns) = encode_only {
         println!("W1 recorded and encoded, not sent: {ns:.0} ns per segment tree ({n} trees)");
     }
-    let (w0, w0_allocs) = if only.as_deref() == Some("w1") {
+    let (w0, w0_allocs) = if matches!(only.as_deref(), Some("w1" | "sdk")) {
         (f64::NAN, f64::NAN)
     } else {
         measure(&recorder, false, n)

@@ -18,9 +18,49 @@ fn serde_into<T: Serialize + ?Sized>(
     serde_json::to_writer(&mut *out, value)
 }
 
+/// Whether the 8 bytes of `x` include one that JSON escapes: a control character, `"` or `\`. Bytes of
+/// multi-byte characters (0x80 and above) never match.
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `x` is below `n` (for `n` up to 0x80): exact as a yes or no.
+    let any_below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0;
+    any_below(x, 0x20)
+        || any_below(x ^ (ONES * u64::from(b'"')), 1)
+        || any_below(x ^ (ONES * u64::from(b'\\')), 1)
+}
+
+/// The 4 or 8 bytes of `s` from `at`, as a little-endian number (none if `s` is shorter).
+fn load<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
+    s.get(at..at + N)?.try_into().ok()
+}
+
+/// Whether `s` holds a byte that JSON escapes, checked a word at a time: names, keys and values are mostly a
+/// few bytes long, so the last word overlaps the one before it rather than ending in a loop over bytes.
+fn needs_escape(s: &[u8]) -> bool {
+    let special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
+    let n = s.len();
+    if n >= 8 {
+        let whole = (0..n / 8)
+            .any(|i| load::<8>(s, 8 * i).is_none_or(|w| word_needs_escape(u64::from_le_bytes(w))));
+        whole || load::<8>(s, n - 8).is_none_or(|w| word_needs_escape(u64::from_le_bytes(w)))
+    } else if n >= 4 {
+        // The first four bytes and the last four, which may overlap, in one word.
+        match (load::<4>(s, 0), load::<4>(s, n - 4)) {
+            (Some(first), Some(last)) => word_needs_escape(
+                u64::from(u32::from_le_bytes(first)) | (u64::from(u32::from_le_bytes(last)) << 32),
+            ),
+            _ => s.iter().any(special),
+        }
+    } else {
+        s.iter().any(special)
+    }
+}
+
 /// Appends a JSON string, copying it whole when nothing in it needs escaping.
 fn string(out: &mut Vec<u8>, s: &str) -> Result<(), serde_json::Error> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
@@ -395,6 +435,24 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_are_found_at_every_position_and_only_there() {
+        for len in 0..40 {
+            let plain = "aé~ \u{7f}z".chars().cycle().take(len).collect::<String>();
+            assert!(!needs_escape(plain.as_bytes()), "{plain:?}");
+            for at in 0..=plain.len() {
+                if !plain.is_char_boundary(at) {
+                    continue;
+                }
+                for special in ['"', '\\', '\n', '\0', '\u{1f}'] {
+                    let mut text = plain.clone();
+                    text.insert(at, special);
+                    assert!(needs_escape(text.as_bytes()), "{text:?}");
+                }
+            }
+        }
+    }
 
     fn as_serde_writes(t: f64) -> String {
         let mut fast = Vec::new();
