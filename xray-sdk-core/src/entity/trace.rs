@@ -49,6 +49,8 @@ struct Node {
 #[derive(Default)]
 pub(crate) struct Outbox {
     first: Option<Box<Document>>,
+    // Boxed as the arena holds them, so that no document is moved on its way out.
+    #[allow(clippy::vec_box)]
     rest: Vec<Box<Document>>,
 }
 
