@@ -37,10 +37,8 @@ pub fn is_valid_name(name: &str) -> bool {
 /// the schema forbids (`,`, quotes, brackets, `\`, control characters, combining marks, …), which Python lets
 /// through to be rejected later by the service. See [`is_name_char`].
 pub fn sanitize_name(name: &str) -> Cow<'_, str> {
-    let fast_ok = name.len() <= MAX_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b" _.:/%&#=+-@".contains(&b));
+    let fast_ok =
+        name.len() <= MAX_NAME_LEN && name.bytes().all(|b| ASCII_NAME_BYTES[usize::from(b)]);
     if fast_ok || is_valid_name(name) {
         return Cow::Borrowed(name);
     }
@@ -58,8 +56,31 @@ pub fn sanitize_name(name: &str) -> Cow<'_, str> {
 pub fn is_valid_annotation_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= MAX_ANNOTATION_KEY_LEN
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && key.bytes().all(|b| KEY_BYTES[usize::from(b)])
 }
+
+/// A table of the bytes that are ASCII letters or digits, or in `others`: one load per byte where names and
+/// keys are checked, on every entity.
+const fn ascii_class(others: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// The ASCII bytes of the name pattern (letters, digits, space and `_ . : / % & # = + - @`).
+static ASCII_NAME_BYTES: [bool; 256] = ascii_class(b" _.:/%&#=+-@");
+
+/// The bytes of an annotation key.
+static KEY_BYTES: [bool; 256] = ascii_class(b"_");
 
 /// Whether a metadata namespace is reserved for AWS (it starts with `AWS.`, case-sensitive).
 pub fn is_reserved_metadata_namespace(namespace: &str) -> bool {
@@ -164,6 +185,21 @@ mod tests {
         );
         assert_eq!(sanitize_name("\u{0}\n"), "");
         assert!(!is_valid_name(""));
+    }
+
+    #[test]
+    fn every_ascii_character_is_classed_as_the_schema_classes_it() {
+        for c in (0u8..128).map(char::from) {
+            let text = c.to_string();
+            assert_eq!(
+                is_valid_annotation_key(&text),
+                c.is_ascii_alphanumeric() || c == '_',
+                "{c:?}"
+            );
+            let kept = sanitize_name(&text);
+            assert_eq!(kept == text, is_name_char(c), "{c:?}");
+            assert_eq!(matches!(kept, Cow::Borrowed(_)), is_name_char(c), "{c:?}");
+        }
     }
 
     #[test]
