@@ -133,7 +133,7 @@ struct EncodeOnly {
 }
 
 impl xray_sdk::emitter::Emitter for EncodeOnly {
-    fn emit(&self, document: xray_sdk::types::Document) {
+    fn emit(&self, document: Box<xray_sdk::types::Document>) {
         if let Ok(mut scratch) = self.scratch.lock() {
             let max = xray_sdk::types::framing::MAX_DATAGRAM_SIZE;
             xray_sdk::emitter::encode::encode(document, max, &mut scratch, &mut |d| {

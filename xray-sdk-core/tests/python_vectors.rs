@@ -118,7 +118,7 @@ fn emitter_framing() {
     let doc = &emitter.documents()[0];
     let mut datagrams = Vec::new();
     let mut buf = Vec::new();
-    xray_sdk_core::emitter::encode::encode(doc.clone(), 65_507, &mut buf, &mut |d| {
+    xray_sdk_core::emitter::encode::encode(Box::new(doc.clone()), 65_507, &mut buf, &mut |d| {
         datagrams.push(d.to_vec())
     });
     assert_eq!(datagrams.len(), 1);

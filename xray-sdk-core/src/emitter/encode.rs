@@ -27,7 +27,7 @@ pub struct EncodeReport {
 /// Encodes `doc` into datagrams of at most `max_datagram` bytes (header line included) and hands each to
 /// `send`. `buf` is scratch space, reused between calls.
 pub fn encode(
-    doc: Document,
+    doc: Box<Document>,
     max_datagram: usize,
     buf: &mut Vec<u8>,
     send: &mut dyn FnMut(&[u8]),
@@ -51,7 +51,7 @@ fn body_len(buf: &[u8]) -> usize {
 }
 
 fn encode_into(
-    mut doc: Document,
+    mut doc: Box<Document>,
     max_doc: usize,
     buf: &mut Vec<u8>,
     send: &mut dyn FnMut(&[u8]),
@@ -103,7 +103,7 @@ fn encode_into(
             child.trace_id = Some(trace_id);
             child.parent_id = Some(parent_id);
             report.split += 1;
-            encode_into(*child, max_doc, buf, send, report);
+            encode_into(child, max_doc, buf, send, report);
         }
         doc.subsegments = sized.into_iter().map(|(_, d)| d).collect();
         // What remains fits unless the estimate was off; the recursion settles that.

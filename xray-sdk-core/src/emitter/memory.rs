@@ -33,10 +33,10 @@ impl MemoryEmitter {
 }
 
 impl Emitter for MemoryEmitter {
-    fn emit(&self, document: Document) {
+    fn emit(&self, document: Box<Document>) {
         self.documents
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(document);
+            .push(*document);
     }
 }

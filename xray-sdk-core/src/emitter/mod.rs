@@ -22,8 +22,9 @@ use xray_sdk_types::Document;
 /// Receives finished segments and independent subsegments. Called on the request path: implementations must
 /// not block, must not panic, and must not surface failures to the caller (count and log them instead).
 pub trait Emitter: Send + Sync + fmt::Debug + 'static {
-    /// Takes one document to send.
-    fn emit(&self, document: Document);
+    /// Takes one document to send. Documents are large and travel in their boxes, from the recorder to the
+    /// emitter to the encoder and back to be reused, moved as pointers.
+    fn emit(&self, document: Box<Document>);
 
     /// Waits until every document emitted so far has been sent, or `timeout` passes. Returns whether
     /// everything was sent. For frozen environments such as Lambda, and for orderly shutdown.
@@ -41,5 +42,5 @@ pub type SharedEmitter = Arc<dyn Emitter>;
 pub struct NoopEmitter;
 
 impl Emitter for NoopEmitter {
-    fn emit(&self, _: Document) {}
+    fn emit(&self, _: Box<Document>) {}
 }

@@ -208,7 +208,7 @@ impl UdpEmitter {
 }
 
 impl Emitter for UdpEmitter {
-    fn emit(&self, document: Document) {
+    fn emit(&self, document: Box<Document>) {
         let mut send = |datagram: &[u8]| self.enqueue(datagram);
         let mut document = Some(document);
         let encoded = SCRATCH

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use xray_sdk_types::document::DocumentType;
 use xray_sdk_types::{Document, EntityId, TraceId};
 
-use super::recycle;
 use crate::recorder::Inner;
 
 /// One recorded segment tree.
@@ -65,7 +64,7 @@ impl Outbox {
 
     pub(crate) fn send(self, recorder: &Inner) {
         for doc in self.first.into_iter().chain(self.rest) {
-            recorder.emitter.emit(recycle::unbox(doc));
+            recorder.emitter.emit(doc);
         }
     }
 }
