@@ -276,6 +276,7 @@ fn a_small_queue_is_polled_often_enough_not_to_overflow() {
     );
     let stats = emitter.stats();
     assert_eq!(stats.sent + stats.dropped, 3000);
-    // Without the bound on the interval, about two thirds are dropped here; allow for a busy machine.
-    assert!(stats.dropped <= 150, "{stats:?}");
+    // Without the bound on the interval, about two thirds (2,000) are dropped here. On an idle machine none
+    // are; a machine busy with other work (a load of 3 on 2 cores) has dropped up to 230: a fifth is allowed.
+    assert!(stats.dropped <= 600, "{stats:?}");
 }

@@ -39,11 +39,20 @@ pub fn url_host(url: &str) -> Option<&str> {
 }
 
 /// A `Host` header value without its port (and without the brackets of an IPv6 address), and without
-/// surrounding ASCII whitespace.
+/// surrounding whitespace.
 pub fn host_without_port(host: &str) -> &str {
     // Read byte by byte: a host is a few bytes long and is read on every request, sampled or not, where the
-    // general string searches cost several times more.
-    let host = host.trim_ascii();
+    // general string searches cost several times more. Whitespace other than ASCII's (a vertical tab, or
+    // beyond ASCII) is rare enough to be trimmed the general way.
+    let trimmed = host.trim_ascii();
+    let unusual = |b: &u8| !b.is_ascii() || *b == 0x0b;
+    let host = if trimmed.as_bytes().first().is_some_and(unusual)
+        || trimmed.as_bytes().last().is_some_and(unusual)
+    {
+        host.trim()
+    } else {
+        trimmed
+    };
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split_once(']').map_or(rest, |(h, _)| h);
     }
@@ -105,5 +114,12 @@ mod tests {
         assert_eq!(host_without_port("example.com"), "example.com");
         assert_eq!(host_without_port("[::1]:3000"), "::1");
         assert_eq!(host_without_port("::1"), "::1");
+        assert_eq!(host_without_port(" \texample.com:80\r\n"), "example.com");
+        assert_eq!(host_without_port("\u{b}a:1"), "a");
+        assert_eq!(
+            host_without_port("\u{a0} \u{a0}a.example:8080\u{3000}"),
+            "a.example"
+        );
+        assert_eq!(host_without_port("é.example:1"), "é.example");
     }
 }

@@ -31,7 +31,7 @@ fn word_needs_escape(x: u64) -> bool {
         || any_below(x ^ (ONES * u64::from(b'\\')), 1)
 }
 
-/// The 4 or 8 bytes of `s` from `at`, as a little-endian number (none if `s` is shorter).
+/// The `N` bytes of `s` from `at` (none if `s` is shorter).
 fn load<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
     s.get(at..at + N)?.try_into().ok()
 }
