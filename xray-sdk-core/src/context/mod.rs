@@ -32,6 +32,20 @@ pub fn current() -> Option<Entity> {
         .flatten()
 }
 
+/// What `f` makes of the current entity, borrowed rather than cloned, when it is recorded; `None` when there is
+/// none or it is unrecorded. `f` must not use the context itself.
+#[inline]
+pub(crate) fn with_current_recorded<R>(f: impl FnOnce(&Entity) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|c| c.as_ref().filter(|e| e.is_sampled()).map(f))
+        })
+        .ok()
+        .flatten()
+}
+
 /// An unrecorded child of the current entity, when the current entity is unrecorded.
 #[inline]
 pub(crate) fn unrecorded_child() -> Option<Entity> {

@@ -157,12 +157,11 @@ impl Recorder {
 
     #[inline(never)]
     fn begin_recorded_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
-        match context::current() {
-            // Without the builder: a child of a recorded entity becomes current.
-            Some(parent) if parent.is_sampled() => Ok(SubsegmentGuard::attached(begin_child(
-                &parent, name, None, None, false,
-            ))),
-            _ => self.subsegment(name).begin(),
+        // Without the builder: a child of a recorded entity becomes current.
+        match context::with_current_recorded(|parent| begin_child(parent, name, None, None, false))
+        {
+            Some(child) => Ok(SubsegmentGuard::attached(child)),
+            None => self.subsegment(name).begin(),
         }
     }
 
