@@ -148,12 +148,15 @@ struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
+    #[inline(always)]
     fn new(out: &'a mut Vec<u8>) -> Self {
         out.push(b'{');
         Object { out, first: true }
     }
 
     /// Writes a key given as `"key":` (see [`q!`]): a literal that needs no escaping.
+    // Always inlined, so that each literal is copied at its known length rather than by a call.
+    #[inline(always)]
     fn key(&mut self, quoted: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
@@ -174,6 +177,7 @@ impl<'a> Object<'a> {
         Ok(self.out)
     }
 
+    #[inline(always)]
     fn end(self) {
         self.out.push(b'}');
     }
