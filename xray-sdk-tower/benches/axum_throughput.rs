@@ -25,8 +25,9 @@
 //!   rates, to set `xray default rule` against.
 //!
 //! Before the socket runs, each variant's router is also called in-process (no sockets) to show the cost the
-//! layer adds to one request, free of the network's noise. `XRAY_BENCH_ONLY=<variant>` with `-- 0` runs only that
-//! part, for one variant, for a profiler (`XRAY_BENCH_REQUESTS=<n>` sets how many requests).
+//! layer adds to one request, free of the network's noise. `XRAY_BENCH_ONLY=<variant>` runs that part for one
+//! variant only (with `-- 0`, nothing else; `XRAY_BENCH_REQUESTS=<n>` sets how many requests), and puts only that
+//! variant and the baseline under load: for a profiler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -161,6 +162,10 @@ fn main() {
         }
     }
 
+    // `XRAY_BENCH_ONLY=<name>` also keeps only that variant (beside the baseline) under load, for a profiler.
+    if let Ok(only) = std::env::var("XRAY_BENCH_ONLY") {
+        servers.retain(|(name, _)| *name == only || *name == "baseline");
+    }
     let exe = std::env::current_exe().unwrap();
     println!(
         "axum hello-world, {CONNECTIONS} connections from a second process, {seconds} s per run, {rounds} rounds"
