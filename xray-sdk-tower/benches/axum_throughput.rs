@@ -1,5 +1,5 @@
 //! Requests per second of an axum hello-world service, with and without `XrayLayer`, under load from a second
-//! process on loopback.
+//! process on loopback, and the CPU time the serving process spends per request.
 //!
 //! ```sh
 //! cargo bench -p xray-sdk-tower --bench axum_throughput            # 6 rounds of 2 s per variant
@@ -8,8 +8,10 @@
 //!
 //! This process serves (one tokio worker thread) and drains the UDP "daemon" socket the layered variants send to;
 //! the load generator is this same binary started again as a child process with `--load`, driving 16 keep-alive
-//! HTTP/1.1 connections on one thread. The variants run interleaved, round after round, so that other work on the
-//! machine weighs on all of them alike:
+//! HTTP/1.1 connections on one thread. The CPU per request is this process's (service and receiver, from
+//! `/proc/self/stat`) over each run, divided by the requests answered: on a shared virtual machine whose speed
+//! drifts between runs, it separates the variants far more clearly than the throughput does. The variants run
+//! interleaved, round after round, so that other work on the machine weighs on all of them alike:
 //! - `baseline`: no layer;
 //! - `identity layer`: `Router::layer(Identity)`, a layer that does nothing. axum serves a router without any layer
 //!   by another path, which measures markedly slower over sockets here; this is the baseline that compares like
@@ -171,6 +173,7 @@ fn main() {
         "axum hello-world, {CONNECTIONS} connections from a second process, {seconds} s per run, {rounds} rounds"
     );
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); servers.len()];
     for round in 1..=rounds {
         let mut line = format!("round {round}:");
         // Rotate the order, so that no variant always runs right after another one's load.
@@ -180,19 +183,27 @@ fn main() {
         for i in order {
             let (name, addr) = &servers[i];
             let before = datagrams.load(Ordering::Relaxed);
+            let cpu_before = process_cpu_micros();
             let output = Command::new(&exe)
                 .args(["--load", &addr.to_string(), &seconds.to_string()])
                 .stderr(Stdio::inherit())
                 .output()
                 .unwrap();
-            let rps: f64 = String::from_utf8_lossy(&output.stdout)
-                .trim()
-                .parse()
-                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let mut figures = stdout.split_whitespace();
+            let rps: f64 = figures.next().unwrap().parse().unwrap();
+            let requests: f64 = figures.next().unwrap().parse().unwrap();
+            // Time for the receiver to take in what is still in flight: its work belongs to this run.
             std::thread::sleep(Duration::from_millis(200));
             let sent = datagrams.load(Ordering::Relaxed) - before;
             results[i].push(rps);
-            line.push_str(&format!("  {name} {rps:.0} req/s ({sent} datagrams);"));
+            line.push_str(&format!("  {name} {rps:.0} req/s ({sent} datagrams"));
+            if let (Some(b), Some(a)) = (cpu_before, process_cpu_micros()) {
+                let per_request = (a - b) / requests;
+                cpu[i].push(per_request);
+                line.push_str(&format!(", {per_request:.2} µs CPU"));
+            }
+            line.push_str(");");
         }
         println!("{line}");
     }
@@ -220,6 +231,18 @@ fn main() {
             100.0 * m / baseline,
             median(&ratios)
         );
+    }
+    // The server's CPU per request (the receiver's included), which a busy or throttled machine disturbs far
+    // less than the throughput.
+    if cpu.iter().all(|c| !c.is_empty()) {
+        let base = median(&cpu[0]);
+        println!(
+            "server CPU per request (this process: the service and the UDP receiver; medians):"
+        );
+        for (i, (name, _)) in servers.iter().enumerate() {
+            let m = median(&cpu[i]);
+            println!("{name:>12}: {m:.2} µs ({:+.2} µs)", m - base);
+        }
     }
     let by_name = |name: &str| {
         servers
@@ -306,7 +329,7 @@ fn in_process(runtime: &tokio::runtime::Runtime, variants: &[(&str, Router)]) {
 }
 
 /// The load generator: keep-alive connections sending `GET /hello` as fast as answers come, for `duration` after a
-/// short warm-up; prints requests per second.
+/// short warm-up; prints requests per second after the warm-up, and the requests answered in all.
 fn load(addr: SocketAddr, duration: Duration) {
     use http_body_util::{BodyExt, Empty};
     use hyper::body::Bytes;
@@ -317,12 +340,14 @@ fn load(addr: SocketAddr, duration: Duration) {
         .build()
         .unwrap();
     let count = Arc::new(AtomicU64::new(0));
+    let total = Arc::new(AtomicU64::new(0));
     let warmup = Duration::from_millis(300);
     runtime.block_on(async {
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..CONNECTIONS {
             let count = count.clone();
+            let total = total.clone();
             tasks.push(tokio::spawn(async move {
                 let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
                 stream.set_nodelay(true).unwrap();
@@ -339,6 +364,7 @@ fn load(addr: SocketAddr, duration: Duration) {
                     sender.ready().await.unwrap();
                     let response = sender.send_request(request).await.unwrap();
                     response.into_body().collect().await.unwrap();
+                    total.fetch_add(1, Ordering::Relaxed);
                     if start.elapsed() > warmup {
                         count.fetch_add(1, Ordering::Relaxed);
                     }
@@ -350,7 +376,19 @@ fn load(addr: SocketAddr, duration: Duration) {
         }
     });
     println!(
-        "{}",
-        count.load(Ordering::Relaxed) as f64 / duration.as_secs_f64()
+        "{} {}",
+        count.load(Ordering::Relaxed) as f64 / duration.as_secs_f64(),
+        total.load(Ordering::Relaxed)
     );
+}
+
+/// The CPU time this process (the server and the UDP receiver) has used, from `/proc/self/stat`, in
+/// microseconds (at the clock tick's 10 ms resolution); `None` where there is no such file.
+fn process_cpu_micros() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime, the 14th and 15th fields of the line.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 1e6 / 100.0)
 }
