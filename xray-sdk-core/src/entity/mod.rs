@@ -297,7 +297,7 @@ impl Entity {
             let exists = doc.metadata.get(namespace).is_some_and(|m| m.get(key).is_some());
             if entries < MAX_METADATA_ENTRIES || exists {
                 doc.metadata
-                    .get_or_insert_with(namespace, Default::default)
+                    .get_or_insert_with(namespace, recycle::namespace)
                     .insert(key, value);
             } else {
                 log::debug!(

@@ -10,21 +10,31 @@
 
 use std::cell::RefCell;
 
+use xray_sdk_types::document::{MetadataValue, OrderedMap};
 use xray_sdk_types::{CompactString, Document, EntityId};
 
-/// How many documents one thread keeps. Kept documents are empty, with the room [`Document::reset`] keeps (16
-/// annotations, 16 metadata namespaces, 16 subsegment boxes), about 2 KB each: a thread holds at most about
-/// 64 KB.
+/// How many documents, and how many metadata namespaces' maps, one thread keeps. Kept documents are empty, with
+/// the room [`Document::reset`] keeps (16 annotations, 16 metadata namespaces, 16 subsegment boxes), about 2 KB
+/// each; kept namespace maps are empty with room for up to 16 entries: a thread holds at most about 90 KB.
 const KEPT: usize = 32;
 
-thread_local! {
-    // Boxes are what is kept: moving a box moves a pointer.
-    #[allow(clippy::vec_box)]
-    static KEPT_HERE: RefCell<Vec<Box<Document>>> = const { RefCell::new(Vec::new()) };
+/// The room a kept namespace map may have.
+const KEPT_NAMESPACE_ROOM: usize = 16;
+
+// Boxes are what is kept: moving a box moves a pointer.
+#[allow(clippy::vec_box)]
+#[derive(Default)]
+struct Kept {
+    documents: Vec<Box<Document>>,
+    /// The maps of metadata namespaces, which a document's reset would otherwise free.
+    namespaces: Vec<OrderedMap<MetadataValue>>,
 }
 
-#[allow(clippy::vec_box)]
-fn with_kept<R>(f: impl FnOnce(&mut Vec<Box<Document>>) -> R) -> Option<R> {
+thread_local! {
+    static KEPT_HERE: RefCell<Kept> = RefCell::new(Kept::default());
+}
+
+fn with_kept<R>(f: impl FnOnce(&mut Kept) -> R) -> Option<R> {
     KEPT_HERE
         .try_with(|kept| kept.try_borrow_mut().ok().map(|mut kept| f(&mut kept)))
         .ok()
@@ -34,7 +44,7 @@ fn with_kept<R>(f: impl FnOnce(&mut Vec<Box<Document>>) -> R) -> Option<R> {
 /// A document for a new entity, in a box: a kept one, or a new one.
 #[inline]
 pub(crate) fn document(id: EntityId, name: &str, start_time: f64) -> Box<Document> {
-    match with_kept(Vec::pop).flatten() {
+    match with_kept(|kept| kept.documents.pop()).flatten() {
         Some(mut doc) => {
             // Every kept document is empty: only what a new entity sets is written.
             doc.id = id;
@@ -46,6 +56,14 @@ pub(crate) fn document(id: EntityId, name: &str, start_time: f64) -> Box<Documen
     }
 }
 
+/// An empty map for a new metadata namespace: a kept one, or a new one.
+#[inline]
+pub(crate) fn namespace() -> OrderedMap<MetadataValue> {
+    with_kept(|kept| kept.namespaces.pop())
+        .flatten()
+        .unwrap_or_default()
+}
+
 /// Empties `doc` and its subsegments, and keeps them for reuse on this thread as far as there is room: emptied
 /// at once, so that nothing the request recorded stays in memory while the document waits.
 pub(crate) fn recycle(mut doc: Box<Document>) {
@@ -55,10 +73,19 @@ pub(crate) fn recycle(mut doc: Box<Document>) {
         recycle(child);
     }
     doc.subsegments = children;
+    with_kept(|kept| {
+        for (_, mut entries) in doc.metadata.drain() {
+            if kept.namespaces.len() >= KEPT {
+                break;
+            }
+            entries.clear_keeping(KEPT_NAMESPACE_ROOM);
+            kept.namespaces.push(entries);
+        }
+    });
     doc.reset(EntityId::NOOP, "", 0.0);
     with_kept(|kept| {
-        if kept.len() < KEPT {
-            kept.push(doc);
+        if kept.documents.len() < KEPT {
+            kept.documents.push(doc);
         }
     });
 }
@@ -93,6 +120,8 @@ mod tests {
             );
             fresh.push(doc);
         }
+        // The metadata namespace's map came back, empty.
+        assert_eq!(namespace(), OrderedMap::new());
         // The parent's vector came back with room for its ten subsegments.
         assert!(fresh.iter().any(|d| d.subsegments.capacity() >= 10));
     }

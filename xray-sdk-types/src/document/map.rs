@@ -70,6 +70,11 @@ impl<V> OrderedMap<V> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// Takes every entry out, in insertion order, leaving the map empty with its room.
+    pub fn drain(&mut self) -> impl ExactSizeIterator<Item = (CompactString, V)> + '_ {
+        self.0.drain(..)
+    }
+
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.0.len()
