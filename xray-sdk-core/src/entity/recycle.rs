@@ -73,6 +73,7 @@ pub(crate) fn recycle(mut doc: Box<Document>) {
         recycle(child);
     }
     doc.subsegments = children;
+    // A document there is no room for is dropped here, whole.
     with_kept(|kept| {
         for (_, mut entries) in doc.metadata.drain() {
             if kept.namespaces.len() >= KEPT {
@@ -81,10 +82,8 @@ pub(crate) fn recycle(mut doc: Box<Document>) {
             entries.clear_keeping(KEPT_NAMESPACE_ROOM);
             kept.namespaces.push(entries);
         }
-    });
-    doc.reset(EntityId::NOOP, "", 0.0);
-    with_kept(|kept| {
         if kept.documents.len() < KEPT {
+            doc.reset(EntityId::NOOP, "", 0.0);
             kept.documents.push(doc);
         }
     });
