@@ -32,7 +32,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn validate_accepts_valid_files_and_datagrams() {
-    let path = fixtures_dir().join("awsdocs/minimal-segment.json");
+    let path = fixture_path("awsdocs/minimal-segment.json");
     let out = run(&["validate", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -40,7 +40,7 @@ fn validate_accepts_valid_files_and_datagrams() {
         format!("{}: 1 documents, 1 valid, 0 invalid\n", path.display())
     );
 
-    let path = fixtures_dir().join("python-sdk-generated/ecs-segment-ddb-sqs-sqlite.datagram");
+    let path = fixture_path("python-sdk-generated/ecs-segment-ddb-sqs-sqlite.datagram");
     let out = run(&["validate", "--all", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(0));
     let name = path.display();

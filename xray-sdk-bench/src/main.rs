@@ -1,11 +1,11 @@
-//! The standard workload, as `bench/py_anchor.py` runs it on the Python SDK:
+//! The standard workload, as `python/anchor.py` runs it on the Python SDK:
 //!
 //! - W1: one sampled segment with 10 subsegments, each with 2 annotations and 1 metadata entry, emitted over
 //!   UDP to a local receiver that counts datagrams;
 //! - W0: the same shape, unsampled (the median of five runs of `N` trees: one run takes about 2 ms, which one
 //!   preemption by the system would double).
 //!
-//! `cargo run --release -p xray-sdk-bench -- [N] [--python PATH_TO_py_anchor.py]` prints the same lines as the
+//! `cargo run --release -p xray-sdk-bench -- [N] [--python xray-sdk-bench/python/anchor.py]` prints the same lines as the
 //! Python script, the heap allocations per tree, and, with `--python`, the Python figures measured in the same
 //! run and the ratios. `--only w0` or `--only w1` runs one workload, and `--only sdk` W1 recorded and encoded
 //! but not sent (for profiling).

@@ -17,8 +17,7 @@ use xray_sdk_core::{Recorder, context};
 use xray_sdk_types::TraceHeader;
 
 fn vectors() -> Value {
-    serde_json::from_str(&xray_sdk_types::reference::read("python-sdk-vectors.json").unwrap())
-        .unwrap()
+    serde_json::from_str(&xray_sdk_testdata::read_text("python-sdk-vectors.json")).unwrap()
 }
 
 fn recorder(emitter: &MemoryEmitter) -> Recorder {

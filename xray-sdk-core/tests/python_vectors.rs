@@ -13,8 +13,7 @@ use xray_sdk_types::framing::{DATAGRAM_PREFIX, PROTOCOL_HEADER};
 use xray_sdk_types::{Document, TraceHeader, TraceId};
 
 fn vectors() -> Value {
-    serde_json::from_str(&xray_sdk_types::reference::read("python-sdk-vectors.json").unwrap())
-        .unwrap()
+    serde_json::from_str(&xray_sdk_testdata::read_text("python-sdk-vectors.json")).unwrap()
 }
 
 fn cases<'a>(v: &'a Value, section: &str) -> &'a Vec<Value> {

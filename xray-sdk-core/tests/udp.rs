@@ -17,9 +17,8 @@ use xray_sdk_types::framing::{MAX_DATAGRAM_SIZE, split_datagram};
 fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let text =
-            xray_sdk_types::reference::read("schema/xray-segmentdocument-schema-v1.0.0.json");
-        let schema: Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let schema: Value = serde_json::from_str(&text).unwrap();
         jsonschema::draft4::new(&schema).unwrap()
     })
 }

@@ -26,8 +26,6 @@ pub mod framing;
 pub mod header;
 pub mod id;
 mod name_chars;
-#[doc(hidden)]
-pub mod reference;
 pub mod rules;
 pub mod sampling;
 pub mod time;

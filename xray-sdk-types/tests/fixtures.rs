@@ -1,12 +1,12 @@
-//! Every fixture under `shared/reference/fixtures` against our types: documents round-trip through [`Document`]
-//! unchanged and get the verdict `fixtures/README.md` states; datagrams split; header vectors parse as expected.
+//! Every fixture under `testdata/fixtures` against our types: documents round-trip through [`Document`]
+//! unchanged and get the verdict `common::FIXTURES` states; datagrams split; header vectors parse as expected.
 
 // A test that meets the unexpected fails loudly: panicking is its way to report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::{FIXTURES, Ours, document_bytes, fixture_files, read_reference_text};
+use common::{FIXTURES, Ours, document_bytes, fixture_files};
 use serde_json::Value;
 use xray_sdk_types::header::{HeaderError, SamplingFlag, TraceHeader};
 use xray_sdk_types::id::IdError;
@@ -161,7 +161,7 @@ fn the_datagram_holds_the_pretty_printed_document() {
 
 #[test]
 fn streamed_lambda_datagrams_are_independent_subsegments() {
-    let text = read_reference_text(
+    let text = xray_sdk_testdata::read_text(
         "fixtures/python-sdk-generated/lambda-streamed-subsegments.datagrams.json",
     );
     let datagrams: Vec<String> = serde_json::from_str(&text).expect("a list of strings");
@@ -222,9 +222,10 @@ fn trace_header_vectors() {
     struct Case {
         header: String,
     }
-    let vectors: Vectors =
-        serde_json::from_str(&read_reference_text("fixtures/trace-header/vectors.json"))
-            .expect("vectors");
+    let vectors: Vectors = serde_json::from_str(&xray_sdk_testdata::read_text(
+        "fixtures/trace-header/vectors.json",
+    ))
+    .expect("vectors");
 
     let w3c = &vectors.w3c_mapping;
     assert_eq!(w3c.len(), 2);

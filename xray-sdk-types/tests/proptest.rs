@@ -36,7 +36,7 @@ fn seeds() -> &'static [Vec<u8>] {
 fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let text = common::read_reference_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
         let schema: Value = serde_json::from_str(&text).expect("schema");
         jsonschema::draft4::new(&schema).expect("the schema compiles")
     })

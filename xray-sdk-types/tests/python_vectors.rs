@@ -1,4 +1,4 @@
-//! The Python SDK's vectors (`shared/reference/python-sdk-vectors.json`, produced by running `aws-xray-sdk`
+//! The Python SDK's vectors (`testdata/python-sdk-vectors.json`, produced by running `aws-xray-sdk`
 //! 2.14.0) against our types: every case of the sections that concern the wire model.
 //!
 //! Where we differ from Python on purpose, the case says so and asserts our behaviour. Each section counts its
@@ -40,7 +40,7 @@ struct Vectors {
 }
 
 fn vectors() -> Vectors {
-    let text = common::read_reference_text("python-sdk-vectors.json");
+    let text = xray_sdk_testdata::read_text("python-sdk-vectors.json");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("python-sdk-vectors.json: {e}"))
 }
 

@@ -1,5 +1,5 @@
 //! Documents against the official segment-document JSON schema (draft-04) and against our `validate`: documents
-//! built through the API pass both, and for every fixture the two agree, except where the fixtures README says we
+//! built through the API pass both, and for every fixture the two agree, except where `common::Stricter` says we
 //! are stricter on purpose.
 
 // A test that meets the unexpected fails loudly: panicking is its way to report.
@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{FIXTURES, Ours, Stricter, document_bytes, read_reference_text};
+use common::{FIXTURES, Ours, Stricter, document_bytes};
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use xray_sdk_types::document::{
@@ -18,7 +18,7 @@ use xray_sdk_types::validate::{self, DocumentKind};
 use xray_sdk_types::{Document, EntityId, Namespace, TraceId};
 
 fn schema() -> Value {
-    let text = read_reference_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+    let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
     serde_json::from_str(&text).expect("the schema is JSON")
 }
 

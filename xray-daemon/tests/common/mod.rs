@@ -12,17 +12,14 @@ use serde_json::Value;
 use xray_daemon::cli::http::{HttpError, get_json};
 use xray_daemon::{Config, Daemon, DaemonHandle, StatsSnapshot};
 
-/// The fixtures folder, in the shared reference folder.
-pub fn fixtures_dir() -> PathBuf {
-    xray_sdk_types::reference::dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("fixtures")
+/// The path of a fixture file (see `testdata/SOURCES.md`).
+pub fn fixture_path(relative: &str) -> PathBuf {
+    xray_sdk_testdata::path(&format!("fixtures/{relative}"))
 }
 
 /// The bytes of a fixture file.
 pub fn fixture(relative: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    xray_sdk_testdata::read(&format!("fixtures/{relative}"))
 }
 
 /// A daemon on free loopback ports with an in-memory store.

@@ -1,4 +1,4 @@
-//! Test support: the shared reference files, a fake daemon on loopback, and a checker for the X-Ray API model.
+//! Test support: the test data, a fake daemon on loopback, and a checker for the X-Ray API model.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
@@ -11,17 +11,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use xray_sdk_core::config::Endpoint;
 
-/// A file of the shared folder (`shared/<rel>`, see [`xray_sdk_types::reference`]). A missing file fails the test.
-pub fn shared_file(rel: &str) -> String {
-    let rel = rel.strip_prefix("reference/").unwrap_or(rel);
-    xray_sdk_types::reference::read(rel).unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// `python-sdk-vectors.json`.
 pub fn vectors() -> &'static Value {
     static V: OnceLock<Value> = OnceLock::new();
     V.get_or_init(|| {
-        serde_json::from_str(&shared_file("reference/python-sdk-vectors.json")).unwrap()
+        serde_json::from_str(&xray_sdk_testdata::read_text("python-sdk-vectors.json")).unwrap()
     })
 }
 
@@ -296,8 +290,8 @@ fn serve(mut conn: TcpStream, state: &Mutex<State>) {
 pub fn api_model() -> &'static Value {
     static M: OnceLock<Value> = OnceLock::new();
     M.get_or_init(|| {
-        serde_json::from_str(&shared_file(
-            "reference/schema/botocore-xray-2016-04-12-service-2.json",
+        serde_json::from_str(&xray_sdk_testdata::read_text(
+            "schema/botocore-xray-2016-04-12-service-2.json",
         ))
         .unwrap()
     })

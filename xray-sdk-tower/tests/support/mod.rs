@@ -12,13 +12,12 @@ use xray_sdk_core::emitter::MemoryEmitter;
 use xray_sdk_core::sampling::{Sampler, SamplingDecision, SamplingRequest};
 use xray_sdk_types::Document;
 
-/// The official segment-document schema, from the shared reference folder.
+/// The official segment-document schema.
 pub fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let text =
-            xray_sdk_core::types::reference::read("schema/xray-segmentdocument-schema-v1.0.0.json");
-        let schema: Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let schema: Value = serde_json::from_str(&text).unwrap();
         jsonschema::draft4::new(&schema).unwrap()
     })
 }

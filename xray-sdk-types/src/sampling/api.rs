@@ -277,14 +277,8 @@ fn epoch_whole_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error>
 mod tests {
     use super::*;
 
-    /// A file of the shared folder (`shared/<rel>`). A missing file fails the test.
-    fn shared(rel: &str) -> String {
-        let rel = rel.strip_prefix("reference/").unwrap_or(rel);
-        crate::reference::read(rel).unwrap_or_else(|e| panic!("{e}"))
-    }
-
     fn fixture(name: &str) -> String {
-        shared(&format!("reference/fixtures/awsdocs/api/{name}"))
+        xray_sdk_testdata::read_text(&format!("fixtures/awsdocs/api/{name}"))
     }
 
     #[test]
@@ -332,8 +326,8 @@ mod tests {
 
     #[test]
     fn statistics_match_the_python_sdk_wire_form() {
-        let captured: serde_json::Value = serde_json::from_str(&shared(
-            "reference/fixtures/python-sdk-generated/sampling-wire-requests.json",
+        let captured: serde_json::Value = serde_json::from_str(&xray_sdk_testdata::read_text(
+            "fixtures/python-sdk-generated/sampling-wire-requests.json",
         ))
         .unwrap();
         let body = captured[1]["body"].as_str().unwrap();

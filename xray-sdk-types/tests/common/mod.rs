@@ -1,30 +1,13 @@
-//! Helpers shared by the integration tests: where the reference data lives, and what each fixture is.
+//! Helpers shared by the integration tests: the fixture files, and what each fixture is.
 //!
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use xray_sdk_types::validate::DocumentKind;
 
-/// The `shared/reference` directory (see [`xray_sdk_types::reference`]). A missing directory fails the test: no
-/// case is skipped for want of its data.
-pub fn reference_dir() -> PathBuf {
-    xray_sdk_types::reference::dir().unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A file under `shared/reference`, as bytes.
-pub fn read_reference(relative: &str) -> Vec<u8> {
-    let path = reference_dir().join(relative);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// A file under `shared/reference`, as text.
-pub fn read_reference_text(relative: &str) -> String {
-    String::from_utf8(read_reference(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
-}
-
-/// Every data file under `shared/reference/fixtures` (all but its `README.md`), as paths relative to
+/// Every data file under `testdata/fixtures`, as paths relative to
 /// `fixtures/`, sorted.
 pub fn fixture_files() -> Vec<String> {
     fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
@@ -35,13 +18,13 @@ pub fn fixture_files() -> Vec<String> {
                 .path();
             if path.is_dir() {
                 walk(&path, base, out);
-            } else if path.file_name().is_some_and(|name| name != "README.md") {
+            } else {
                 let relative = path.strip_prefix(base).unwrap_or(&path);
                 out.push(relative.to_string_lossy().replace('\\', "/"));
             }
         }
     }
-    let base = reference_dir().join("fixtures");
+    let base = xray_sdk_testdata::path("fixtures");
     let mut out = Vec::new();
     walk(&base, &base, &mut out);
     out.sort();
@@ -76,7 +59,7 @@ pub enum Ours {
     NotADocument,
 }
 
-/// Why our verdict differs from the JSON schema's, where it does. The fixtures README lists these cases.
+/// Why our verdict differs from the JSON schema's, where it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stricter {
     /// We and the schema agree.
@@ -121,7 +104,7 @@ const fn not_a_document(path: &'static str) -> Fixture {
 const SEGMENT: Ours = Ours::Valid(DocumentKind::Segment);
 const SUBSEGMENT: Ours = Ours::Valid(DocumentKind::Subsegment);
 
-/// Every file under `fixtures/`, with the verdicts that `fixtures/README.md` states.
+/// Every file under `testdata/fixtures/`, with the verdict each gets (see `testdata/SOURCES.md` for its origin).
 pub const FIXTURES: &[Fixture] = &[
     // AWS X-Ray Developer Guide examples.
     not_a_document("awsdocs/api/GetSamplingRules.response.json"),
@@ -317,7 +300,7 @@ pub const FIXTURES: &[Fixture] = &[
 
 /// The document bytes of a fixture: the file itself, or the body of a `.datagram` file.
 pub fn document_bytes(path: &str) -> Vec<u8> {
-    let bytes = read_reference(&format!("fixtures/{path}"));
+    let bytes = xray_sdk_testdata::read(&format!("fixtures/{path}"));
     if path.ends_with(".datagram") {
         let body = xray_sdk_types::framing::split_datagram(&bytes)
             .unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -285,8 +285,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        let text = xray_sdk_types::reference::read("python-sdk-vectors.json")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let text = xray_sdk_testdata::read_text("python-sdk-vectors.json");
         serde_json::from_str(&text).unwrap()
     }
 

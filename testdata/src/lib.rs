@@ -1,0 +1,79 @@
+//! The data files that the workspace's tests and benchmarks read, found from this crate's own folder.
+//!
+//! The files sit beside this crate's `Cargo.toml` (`testdata/` at the top of the repository); `SOURCES.md` there
+//! says where each comes from and under which licence. Every crate of the workspace takes this crate as a
+//! dev-dependency; nothing published depends on it.
+//!
+//! A file that is missing or unreadable panics with its path: a test never passes, and is never skipped, for want
+//! of its data.
+//!
+//! ```
+//! let schema = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+//! assert!(schema.contains("\"version\": \"1.0.0\""));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The folder that holds the data files.
+pub fn dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The path of a data file, from its name relative to [`dir`] (for example `"fixtures/awsdocs/minimal-segment.json"`).
+///
+/// # Panics
+/// When no such file or folder exists, naming the path.
+pub fn path(relative: &str) -> PathBuf {
+    let path = dir().join(relative);
+    assert!(path.exists(), "test data missing: {}", path.display());
+    path
+}
+
+/// A data file's bytes.
+///
+/// # Panics
+/// When the file cannot be read, naming the path and the error.
+pub fn read(relative: &str) -> Vec<u8> {
+    let path = path(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read test data {}: {e}", path.display()))
+}
+
+/// A data file's text.
+///
+/// # Panics
+/// When the file cannot be read or is not UTF-8, naming the path.
+pub fn read_text(relative: &str) -> String {
+    String::from_utf8(read(relative))
+        .unwrap_or_else(|e| panic!("test data {relative} is not UTF-8: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_named_in_sources_is_present() {
+        let sources = read_text("SOURCES.md");
+        let named: Vec<&str> = sources
+            .lines()
+            .filter_map(|line| line.strip_prefix("- `"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        assert!(
+            named.len() >= 8,
+            "SOURCES.md names too few files: {named:?}"
+        );
+        for name in named {
+            assert!(
+                dir().join(name).exists(),
+                "SOURCES.md names {name}, which is missing"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "test data missing")]
+    fn a_missing_file_fails_loudly() {
+        let _ = read("no-such-file.json");
+    }
+}
