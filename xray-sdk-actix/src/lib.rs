@@ -1,9 +1,9 @@
-//! AWS X-Ray tracing for actix-web: [`XrayMiddleware`], a `Transform` that records each request as a segment.
+//! AWS X-Ray tracing for actix-web: [`XrayActixMiddleware`], a `Transform` that records each request as a segment.
 //!
 //! # Quickstart
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
-//! use xray_sdk_actix::XrayMiddleware;
+//! use xray_sdk_actix::XrayActixMiddleware;
 //! use xray_sdk_core::Recorder;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,7 +12,7 @@
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             // `wrap` adds outer layers: add it last to trace everything the other middlewares do.
-//!             .wrap(XrayMiddleware::with_recorder(recorder.clone()))
+//!             .wrap(XrayActixMiddleware::with_recorder(recorder.clone()))
 //!             .route("/orders/{id}", web::get().to(|| async { "order" }))
 //!     })
 //!     .bind(("0.0.0.0", 3000))?
@@ -64,12 +64,12 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 
 /// An actix-web middleware that records each request as an X-Ray segment. See the [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
-pub struct XrayMiddleware {
+pub struct XrayActixMiddleware {
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl XrayMiddleware {
+impl XrayActixMiddleware {
     /// A middleware recording with the process-wide recorder ([`xray_sdk_core::global`]), looked up at each
     /// request.
     pub fn new() -> Self {
@@ -78,7 +78,7 @@ impl XrayMiddleware {
 
     /// A middleware recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
-        XrayMiddleware {
+        XrayActixMiddleware {
             recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
@@ -91,19 +91,19 @@ impl XrayMiddleware {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for XrayMiddleware
+impl<S, B> Transform<S, ServiceRequest> for XrayActixMiddleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Transform = XrayService<S>;
+    type Transform = XrayActixService<S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(XrayService {
+        ready(Ok(XrayActixService {
             service,
             recorder: self.recorder.clone(),
             options: self.options,
@@ -111,9 +111,9 @@ where
     }
 }
 
-/// The service made by [`XrayMiddleware`].
+/// The service made by [`XrayActixMiddleware`].
 #[derive(Debug)]
-pub struct XrayService<S> {
+pub struct XrayActixService<S> {
     service: S,
     recorder: RecorderRef,
     options: HttpOptions,
@@ -123,14 +123,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-impl<S, B> Service<ServiceRequest> for XrayService<S>
+impl<S, B> Service<ServiceRequest> for XrayActixService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = XrayResponseFuture<S::Future>;
+    type Future = XrayActixResponseFuture<S::Future>;
 
     forward_ready!(service);
 
@@ -172,7 +172,7 @@ where
             let _current = context::enter(entity.clone());
             self.service.call(req)
         };
-        XrayResponseFuture {
+        XrayActixResponseFuture {
             inner: inner.in_entity(entity),
             segment: Some(segment),
         }
@@ -180,17 +180,17 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`XrayService`]: polls the inner future with the segment as the current entity, and
+    /// The response future of [`XrayActixService`]: polls the inner future with the segment as the current entity, and
     /// ends the segment with the response. Dropped before completion, it ends the segment as a fault.
     #[must_use = "futures do nothing unless polled"]
-    pub struct XrayResponseFuture<F> {
+    pub struct XrayActixResponseFuture<F> {
         #[pin]
         inner: Instrumented<F>,
         segment: Option<ServerSegment>,
     }
 }
 
-impl<F, B> Future for XrayResponseFuture<F>
+impl<F, B> Future for XrayActixResponseFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
     B: MessageBody,
@@ -209,11 +209,12 @@ where
         };
         match result {
             Ok(mut response) => {
-                match HeaderValue::try_from(segment.response_header()) {
-                    Ok(value) => {
+                match segment.response_header().map(HeaderValue::try_from) {
+                    Some(Ok(value)) => {
                         response.headers_mut().insert(X_AMZN_TRACE_ID, value);
                     }
-                    Err(e) => log::debug!("X-Ray: response header not set: {e}"),
+                    Some(Err(e)) => log::debug!("X-Ray: response header not set: {e}"),
+                    None => {}
                 }
                 let length = match response.response().body().size() {
                     BodySize::Sized(n) => Some(n),

@@ -1,4 +1,4 @@
-//! `XrayMiddleware` in a real actix-web server on loopback, called by a real HTTP client.
+//! `XrayActixMiddleware` in a real actix-web server on loopback, called by a real HTTP client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
-use xray_sdk_actix::XrayMiddleware;
+use xray_sdk_actix::XrayActixMiddleware;
 use xray_sdk_core::{Entity, Recorder, context};
 
 use support::{documents, recorder};
@@ -75,7 +75,7 @@ fn serve(recorder: &Recorder) -> SocketAddr {
                     .route("/panic", web::get().to(panicking))
                     .route("/slow", web::get().to(slow))
                     .route("/whoami", web::get().to(whoami))
-                    .wrap(XrayMiddleware::with_recorder(recorder.clone()))
+                    .wrap(XrayActixMiddleware::with_recorder(recorder.clone()))
             })
             .workers(2)
             .disable_signals()
@@ -257,7 +257,7 @@ fn a_request_future_dropped_mid_flight_ends_its_segment_as_a_fault() {
         let app = actix_web::test::init_service(
             App::new()
                 .route("/slow", web::get().to(slow))
-                .wrap(XrayMiddleware::with_recorder(rec.clone())),
+                .wrap(XrayActixMiddleware::with_recorder(rec.clone())),
         )
         .await;
         let request = actix_web::test::TestRequest::get()

@@ -3,27 +3,29 @@
 use std::any::Any;
 use std::fmt::Display;
 
+use crate::config::ContextMissing;
 pub use crate::context::FutureExt;
-use crate::entity::{Entity, SubsegmentGuard};
-use crate::{context, recorder};
+use crate::context::{self, SubsegmentGuard};
+use crate::entity::Entity;
+use crate::recorder;
 
 fn child(name: &str) -> Entity {
     match context::current() {
-        Some(parent) => recorder::begin_child(&parent, name, None, None, false),
+        Some(parent) => parent.child(name, None, None, false),
         None => {
             // A captured function cannot return the strategy's error in place of its own result: whatever the
-            // strategy, the call goes on untraced, and RUNTIME_ERROR is reported in the log.
-            let strategy = recorder::global().config().context_missing;
+            // strategy, the call goes on untraced, and RUNTIME_ERROR is reported in the log. The strategy is
+            // the installed recorder's, or else the environment's: no recorder is built just to read it.
+            let strategy = match recorder::installed() {
+                Some(r) if !r.is_enabled() => return Entity::orphan_subsegment(),
+                Some(r) => r.config().context_missing,
+                None => ContextMissing::from_env(),
+            };
             let what = format!("cannot begin subsegment {name:?}");
             if recorder::context_missing::<()>(strategy, &what).is_err() {
                 log::error!("X-Ray: {what}: no current segment");
             }
-            Entity::not_recorded(
-                xray_sdk_types::TraceId::NOOP,
-                xray_sdk_types::EntityId::NOOP,
-                false,
-                None,
-            )
+            Entity::orphan_subsegment()
         }
     }
 }

@@ -17,14 +17,14 @@
 //! drop(segment); // the finished segment is sent to the daemon
 //! # let docs = emitter.documents();
 //! # assert_eq!(docs[0].subsegments[0].name, "validate");
-//! # Ok::<(), xray_sdk_core::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`recorder`] | [`Recorder`], its builder, the global recorder |
-//! | [`entity`] | [`Entity`] handles and the guards that end them |
-//! | [`context`] | the current entity, across threads and async tasks |
+//! | [`entity`] | [`Entity`] handles: the segments and subsegments being recorded |
+//! | [`context`] | the current entity, across threads and async tasks, and the guards that end entities |
 //! | [`sampling`] | the [`Sampler`](sampling::Sampler) trait and samplers |
 //! | [`emitter`] | the UDP emitter, encoding within the UDP limit, the in-memory emitter |
 //! | [`config`] | daemon address, context-missing strategy, environment |
@@ -35,9 +35,19 @@
 //! A recorder and its entities are `Send + Sync`. Any thread may record into any entity; each segment's tree
 //! sits behind one short-held lock. Nothing here blocks on I/O: documents go to the emitter's bounded queue.
 //!
+//! Modules depend on each other in one direction only: `config` and `clock` ← `emitter` ← `entity` ←
+//! `context` ← `recorder` and `sampling` ← `http`. Recording needs no sampler and no recorder: an entity's tree
+//! holds only the clock, the emitter and the limits it needs once the sampling decision is made.
+//!
 //! # Features
-//! - `tokio`: `context::spawn`, which spawns a task that continues the current trace.
-//! - `test-util`: `MemoryEmitter` and `ManualClock`.
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `udp-emitter` | yes | [`emitter::UdpEmitter`], the default emitter, sending to the daemon |
+//! | `centralized-sampling` | yes | [`sampling::CentralizedSampler`], the default sampler, polling the daemon's rules |
+//! | `tokio` | no | `context::spawn`, which spawns a task that continues the current trace |
+//! | `test-util` | no | `MemoryEmitter` and `ManualClock` |
+//!
+//! Integration crates depend on this crate without its default features; the `xray-sdk` umbrella turns them on.
 
 #[doc(hidden)]
 pub mod __private;
@@ -51,8 +61,8 @@ pub mod http;
 pub mod recorder;
 pub mod sampling;
 
-pub use context::FutureExt;
-pub use entity::{Entity, SegmentGuard, SubsegmentGuard};
-pub use error::Error;
-pub use recorder::{Recorder, RecorderBuilder, global, set_global};
+pub use context::{FutureExt, SegmentGuard, SubsegmentGuard};
+pub use entity::Entity;
+pub use error::{BuildError, ContextMissingError};
+pub use recorder::{FlushGuard, Recorder, RecorderBuilder, global, install};
 pub use xray_sdk_types as types;

@@ -8,7 +8,7 @@ use serde_json::json;
 use xray_sdk_core::config::{ContextMissing, MapEnv};
 use xray_sdk_core::emitter::MemoryEmitter;
 use xray_sdk_core::sampling::{AlwaysSample, NeverSample};
-use xray_sdk_core::{Error, Recorder, context};
+use xray_sdk_core::{ContextMissingError, Recorder, context};
 use xray_sdk_types::header::SamplingFlag;
 use xray_sdk_types::{Document, TraceHeader, TraceId};
 
@@ -102,7 +102,7 @@ fn unsampled_keeps_the_incoming_trace_id_and_records_nothing() {
     assert!(!seg.is_sampled());
     let sub = rec.begin_subsegment("call").unwrap();
     sub.put_annotation("k", 1);
-    let h = sub.trace_header();
+    let h = sub.trace_header().unwrap();
     assert_eq!(
         h.to_string(),
         "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0;Lineage=1:a87bd80c:0"
@@ -130,8 +130,8 @@ fn incoming_sampled_flags_are_honoured() {
     );
     let seg = rec.segment("svc").trace_header(&header).begin();
     assert!(seg.is_sampled());
-    assert_eq!(seg.trace_header().root, Some(root));
-    assert_eq!(seg.trace_header().parent, Some(seg.id()));
+    assert_eq!(seg.trace_header().unwrap().root, Some(root));
+    assert_eq!(seg.trace_header().unwrap().parent, Some(seg.id()));
     drop(seg);
     let docs = emitter.documents();
     assert_eq!(docs[0].parent_id.unwrap().to_string(), "53995c3f42cd8ad8");
@@ -159,7 +159,7 @@ fn context_missing_strategies() {
             assert!(!g.is_sampled());
         }
         assert_eq!(
-            matches!(rec.put_annotation("k", 1), Err(Error::ContextMissing)),
+            matches!(rec.put_annotation("k", 1), Err(ContextMissingError)),
             errs
         );
         assert_eq!(rec.end_segment().is_err(), errs);
@@ -282,7 +282,14 @@ fn panics_and_errors_are_recorded() {
 #[test]
 fn memory_stays_bounded_whatever_the_host_records() {
     let emitter = MemoryEmitter::new();
-    let rec = recorder(&emitter);
+    // No streaming: every subsegment stays in memory until the segment ends.
+    let rec = Recorder::builder()
+        .env(MapEnv::default())
+        .sampler(AlwaysSample)
+        .streaming_threshold(usize::MAX)
+        .emitter(emitter.clone())
+        .build()
+        .unwrap();
     let seg = rec.begin_segment("busy");
     for i in 0..300 {
         seg.put_annotation(&format!("k{i}"), i);
@@ -308,4 +315,40 @@ fn memory_stays_bounded_whatever_the_host_records() {
     );
     let metadata: usize = segment.metadata.iter().map(|(_, m)| m.len()).sum();
     assert_eq!(metadata, xray_sdk_core::entity::MAX_METADATA_ENTRIES);
+}
+
+#[test]
+fn a_streamed_segment_records_any_number_of_subsegments() {
+    // With streaming, subsegments leave as they complete: a long batch job is not cut off at the in-memory
+    // limit, and each end visits only what completed since the last stream.
+    let emitter = MemoryEmitter::new();
+    let rec = recorder(&emitter);
+    let seg = rec.begin_segment("batch");
+    let total = 2 * xray_sdk_core::entity::MAX_SUBSEGMENTS + 7;
+    for i in 0..total {
+        let step = rec.begin_subsegment("step").unwrap();
+        step.put_annotation("i", i as i64);
+        if i % 2 == 0 {
+            // a nested one too, so that streaming finds subtrees at two depths
+            rec.begin_subsegment("inner").unwrap().end();
+        }
+    }
+    drop(seg);
+    let docs = emitter.take();
+    let entities: usize = docs.iter().map(Document::entity_count).sum();
+    assert_eq!(entities, 1 + total + total.div_ceil(2));
+    let mut seen: Vec<i64> = Vec::new();
+    fn walk(doc: &Document, seen: &mut Vec<i64>) {
+        if let Some(xray_sdk_types::AnnotationValue::Number(n)) = doc.annotations.get("i") {
+            seen.push(n.as_i64().unwrap());
+        }
+        for sub in &doc.subsegments {
+            walk(sub, seen);
+        }
+    }
+    for doc in &docs {
+        walk(doc, &mut seen);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..total as i64).collect::<Vec<_>>());
 }

@@ -1,15 +1,15 @@
-//! AWS X-Ray tracing for reqwest: [`XrayMiddleware`], a [`reqwest_middleware::Middleware`] that records each
+//! AWS X-Ray tracing for reqwest: [`XrayReqwestMiddleware`], a [`reqwest_middleware::Middleware`] that records each
 //! request as a `remote` subsegment of the current entity and sends the trace header along, so that the service
 //! called continues the same trace.
 //!
 //! # Quickstart
 //! ```no_run
 //! use reqwest_middleware::ClientBuilder;
-//! use xray_sdk_reqwest::XrayMiddleware;
+//! use xray_sdk_reqwest::XrayReqwestMiddleware;
 //!
 //! # async fn run() -> Result<(), reqwest_middleware::Error> {
 //! let client = ClientBuilder::new(reqwest::Client::new())
-//!     .with(XrayMiddleware::new())
+//!     .with(XrayReqwestMiddleware::new())
 //!     .build();
 //! // Inside a segment (for example in a handler traced by `xray-sdk-tower` or `xray-sdk-actix`):
 //! let response = client.get("http://inventory.internal/items/7").send().await?;
@@ -19,7 +19,7 @@
 //! # What it records
 //! A subsegment per request, named by the URL's host (lower-case), in the `remote` namespace, with
 //! `http.request` (method, URL without `user:password@` and without the query string unless
-//! [`XrayMiddleware::record_query_string`], `traced: true`) and `http.response` (status, content length); the
+//! [`XrayReqwestMiddleware::record_query_string`], `traced: true`) and `http.response` (status, content length); the
 //! status sets error (4xx), throttle (429) or fault (5xx). A request that fails without a response (connection
 //! refused, timeout, an error from a middleware further down) is a fault with the error recorded. Request headers
 //! are never recorded.
@@ -52,12 +52,12 @@ const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 /// A reqwest middleware that records each request as a `remote` X-Ray subsegment. See the
 /// [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
-pub struct XrayMiddleware {
+pub struct XrayReqwestMiddleware {
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl XrayMiddleware {
+impl XrayReqwestMiddleware {
     /// A middleware recording with the process-wide recorder ([`xray_sdk_core::global`]), looked up at each
     /// request.
     pub fn new() -> Self {
@@ -66,7 +66,7 @@ impl XrayMiddleware {
 
     /// A middleware recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
-        XrayMiddleware {
+        XrayReqwestMiddleware {
             recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
@@ -84,7 +84,7 @@ impl XrayMiddleware {
 }
 
 #[async_trait::async_trait]
-impl Middleware for XrayMiddleware {
+impl Middleware for XrayReqwestMiddleware {
     async fn handle(
         &self,
         mut req: Request,
@@ -99,11 +99,12 @@ impl Middleware for XrayMiddleware {
         ) else {
             return next.run(req, extensions).await;
         };
-        match HeaderValue::try_from(subsegment.trace_header()) {
-            Ok(value) => {
+        match subsegment.trace_header().map(HeaderValue::try_from) {
+            Some(Ok(value)) => {
                 req.headers_mut().insert(X_AMZN_TRACE_ID, value);
             }
-            Err(e) => log::debug!("X-Ray: trace header not sent: {e}"),
+            Some(Err(e)) => log::debug!("X-Ray: trace header not sent: {e}"),
+            None => {}
         }
         let entity = subsegment.entity().clone();
         let result = next.run(req, extensions).in_entity(entity).await;

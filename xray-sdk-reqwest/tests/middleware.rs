@@ -1,4 +1,4 @@
-//! `XrayMiddleware` on a real reqwest client calling a real server on loopback.
+//! `XrayReqwestMiddleware` on a real reqwest client calling a real server on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +15,7 @@ use axum::routing::get;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{Value, json};
 use xray_sdk_core::{FutureExt, Recorder};
-use xray_sdk_reqwest::XrayMiddleware;
+use xray_sdk_reqwest::XrayReqwestMiddleware;
 use xray_sdk_types::TraceHeader;
 
 use support::{documents, recorder};
@@ -49,7 +49,7 @@ async fn server() -> SocketAddr {
 
 fn client(recorder: &Recorder) -> ClientWithMiddleware {
     ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::with_recorder(recorder.clone()))
+        .with(XrayReqwestMiddleware::with_recorder(recorder.clone()))
         .build()
 }
 
@@ -108,7 +108,7 @@ async fn the_query_string_is_recorded_only_when_asked() {
     let (rec, emitter, _) = recorder(true);
     let addr = server().await;
     let client = ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::with_recorder(rec.clone()).record_query_string(true))
+        .with(XrayReqwestMiddleware::with_recorder(rec.clone()).record_query_string(true))
         .build();
     let segment = rec.segment("caller").begin_detached();
     client

@@ -1,4 +1,4 @@
-//! Requests per second of an axum hello-world service, with and without `XrayLayer`, under load from a second
+//! Requests per second of an axum hello-world service, with and without `XrayHttpLayer`, under load from a second
 //! process on loopback, and the CPU time the serving process spends per request.
 //!
 //! ```sh
@@ -44,14 +44,14 @@ use axum::routing::get;
 use xray_sdk_core::Recorder;
 use xray_sdk_core::config::MapEnv;
 use xray_sdk_core::sampling::{AlwaysSample, NeverSample, SharedSampler};
-use xray_sdk_tower::XrayLayer;
+use xray_sdk_tower::XrayHttpLayer;
 
 const CONNECTIONS: usize = 16;
 
 fn app(recorder: Option<Recorder>) -> Router {
     let router = Router::new().route("/hello", get(|| async { "Hello, World!" }));
     match recorder {
-        Some(r) => router.layer(XrayLayer::with_recorder(r)),
+        Some(r) => router.layer(XrayHttpLayer::with_recorder(r)),
         None => router,
     }
 }

@@ -26,18 +26,18 @@ use crate::request::{X_AMZN_TRACE_ID, header};
 ///
 /// ```
 /// use tower_layer::Layer;
-/// use xray_sdk_tower::XrayClientLayer;
+/// use xray_sdk_tower::XrayHttpClientLayer;
 /// # fn wrap<S>(client: S) {
-/// let traced_client = XrayClientLayer::new().layer(client);
+/// let traced_client = XrayHttpClientLayer::new().layer(client);
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct XrayClientLayer {
+pub struct XrayHttpClientLayer {
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl XrayClientLayer {
+impl XrayHttpClientLayer {
     /// A layer recording with the process-wide recorder, looked up at each request.
     pub fn new() -> Self {
         Self::default()
@@ -45,7 +45,7 @@ impl XrayClientLayer {
 
     /// A layer recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
-        XrayClientLayer {
+        XrayHttpClientLayer {
             recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
@@ -58,11 +58,11 @@ impl XrayClientLayer {
     }
 }
 
-impl<S> Layer<S> for XrayClientLayer {
-    type Service = XrayClientService<S>;
+impl<S> Layer<S> for XrayHttpClientLayer {
+    type Service = XrayHttpClientService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        XrayClientService {
+        XrayHttpClientService {
             inner,
             recorder: self.recorder.clone(),
             options: self.options,
@@ -70,15 +70,15 @@ impl<S> Layer<S> for XrayClientLayer {
     }
 }
 
-/// The service made by [`XrayClientLayer`].
+/// The service made by [`XrayHttpClientLayer`].
 #[derive(Debug, Clone)]
-pub struct XrayClientService<S> {
+pub struct XrayHttpClientService<S> {
     inner: S,
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for XrayClientService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for XrayHttpClientService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: fmt::Display,
@@ -105,11 +105,12 @@ where
             &self.options,
         );
         if let Some(sub) = &subsegment {
-            match HeaderValue::try_from(sub.trace_header()) {
-                Ok(value) => {
+            match sub.trace_header().map(HeaderValue::try_from) {
+                Some(Ok(value)) => {
                     req.headers_mut().insert(X_AMZN_TRACE_ID, value);
                 }
-                Err(e) => log::debug!("X-Ray: trace header not sent: {e}"),
+                Some(Err(e)) => log::debug!("X-Ray: trace header not sent: {e}"),
+                None => {}
             }
         }
         ClientResponseFuture {
@@ -120,7 +121,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`XrayClientService`]. Dropped before completion, it ends the subsegment as a fault.
+    /// The response future of [`XrayHttpClientService`]. Dropped before completion, it ends the subsegment as a fault.
     #[must_use = "futures do nothing unless polled"]
     pub struct ClientResponseFuture<F> {
         #[pin]

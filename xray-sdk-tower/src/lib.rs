@@ -1,19 +1,19 @@
-//! AWS X-Ray tracing for tower services: [`XrayLayer`] records each request a server (axum, hyper, tonic)
-//! handles as a segment; [`XrayClientLayer`] records each request a client (hyper's client, or any tower HTTP
+//! AWS X-Ray tracing for tower services: [`XrayHttpLayer`] records each request a server (axum, hyper, tonic)
+//! handles as a segment; [`XrayHttpClientLayer`] records each request a client (hyper's client, or any tower HTTP
 //! client) makes as a `remote` subsegment and sends the trace header along.
 //!
 //! # Quickstart (axum)
 //! ```no_run
 //! use axum::{Router, routing::get};
 //! use xray_sdk_core::Recorder;
-//! use xray_sdk_tower::XrayLayer;
+//! use xray_sdk_tower::XrayHttpLayer;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let recorder = Recorder::builder().service_name("orders").build()?;
 //! let app = Router::new()
 //!     .route("/orders/{id}", get(|| async { "order" }))
 //!     // Outermost of the layers that should be traced: add it last.
-//!     .layer(XrayLayer::with_recorder(recorder));
+//!     .layer(XrayHttpLayer::with_recorder(recorder));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //! // `with_connect_info` lets the layer record the peer address as `client_ip`.
 //! let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -41,7 +41,7 @@
 //! # Where the layer goes
 //! Add it with `Router::layer` so that it runs after routing (which is how it sees axum's `MatchedPath`) and
 //! outside the layers whose time should count (timeouts, compression). Layers added after it (outer ones) are not
-//! inside the segment. With plain hyper or tonic, wrap the service with `ServiceBuilder::new().layer(XrayLayer::new())`.
+//! inside the segment. With plain hyper or tonic, wrap the service with `ServiceBuilder::new().layer(XrayHttpLayer::new())`.
 //!
 //! # Context, and spawned tasks
 //! The segment is the current entity while the handler's future is polled, on whatever worker thread polls it:
@@ -59,8 +59,8 @@ mod client;
 mod request;
 mod server;
 
-pub use client::{ClientResponseFuture, XrayClientLayer, XrayClientService};
-pub use server::{ResponseFuture, XrayLayer, XrayService};
+pub use client::{ClientResponseFuture, XrayHttpClientLayer, XrayHttpClientService};
+pub use server::{ResponseFuture, XrayHttpLayer, XrayHttpService};
 pub use xray_sdk_core::http::HttpOptions;
 
 use xray_sdk_core::http::RecorderRef;

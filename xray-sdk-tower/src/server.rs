@@ -18,12 +18,12 @@ use crate::request::{X_AMZN_TRACE_ID, details, header, incoming, matched_route};
 
 /// A tower layer that records each request as an X-Ray segment. See the [crate documentation](crate).
 #[derive(Debug, Clone, Default)]
-pub struct XrayLayer {
+pub struct XrayHttpLayer {
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl XrayLayer {
+impl XrayHttpLayer {
     /// A layer recording with the process-wide recorder ([`xray_sdk_core::global`]), looked up at each request.
     pub fn new() -> Self {
         Self::default()
@@ -31,7 +31,7 @@ impl XrayLayer {
 
     /// A layer recording with `recorder`.
     pub fn with_recorder(recorder: Recorder) -> Self {
-        XrayLayer {
+        XrayHttpLayer {
             recorder: RecorderRef::given(recorder),
             options: HttpOptions::new(),
         }
@@ -44,11 +44,11 @@ impl XrayLayer {
     }
 }
 
-impl<S> Layer<S> for XrayLayer {
-    type Service = XrayService<S>;
+impl<S> Layer<S> for XrayHttpLayer {
+    type Service = XrayHttpService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        XrayService {
+        XrayHttpService {
             inner,
             recorder: self.recorder.clone(),
             options: self.options,
@@ -56,15 +56,15 @@ impl<S> Layer<S> for XrayLayer {
     }
 }
 
-/// The service made by [`XrayLayer`].
+/// The service made by [`XrayHttpLayer`].
 #[derive(Debug, Clone)]
-pub struct XrayService<S> {
+pub struct XrayHttpService<S> {
     inner: S,
     recorder: RecorderRef,
     options: HttpOptions,
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for XrayService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for XrayHttpService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
@@ -104,7 +104,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`XrayService`]: polls the inner future with the segment as the current entity, and
+    /// The response future of [`XrayHttpService`]: polls the inner future with the segment as the current entity, and
     /// ends the segment with the response. Dropped before completion, it ends the segment as a fault (the
     /// [`ServerSegment`] it holds does so on drop).
     #[must_use = "futures do nothing unless polled"]
@@ -134,11 +134,12 @@ where
         };
         match result {
             Ok(mut response) => {
-                match HeaderValue::try_from(segment.response_header()) {
-                    Ok(value) => {
+                match segment.response_header().map(HeaderValue::try_from) {
+                    Some(Ok(value)) => {
                         response.headers_mut().insert(X_AMZN_TRACE_ID, value);
                     }
-                    Err(e) => log::debug!("X-Ray: response header not set: {e}"),
+                    Some(Err(e)) => log::debug!("X-Ray: response header not set: {e}"),
+                    None => {}
                 }
                 finish(segment, &response);
                 Poll::Ready(Ok(response))

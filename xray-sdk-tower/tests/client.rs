@@ -1,4 +1,4 @@
-//! `XrayClientLayer` around hyper's client, calling a real server on loopback.
+//! `XrayHttpClientLayer` around hyper's client, calling a real server on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,7 +18,7 @@ use serde_json::json;
 use tower_layer::Layer;
 use tower_service::Service;
 use xray_sdk_core::{FutureExt, Recorder};
-use xray_sdk_tower::XrayClientLayer;
+use xray_sdk_tower::XrayHttpClientLayer;
 
 use support::{documents, recorder};
 
@@ -40,7 +40,7 @@ async fn echo_server() -> SocketAddr {
 
 async fn call(recorder: &Recorder, url: &str) -> Result<(u16, String), String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let mut service = XrayClientLayer::with_recorder(recorder.clone()).layer(client);
+    let mut service = XrayHttpClientLayer::with_recorder(recorder.clone()).layer(client);
     std::future::poll_fn(|cx| service.poll_ready(cx))
         .await
         .map_err(|e| e.to_string())?;

@@ -1,4 +1,4 @@
-//! `XrayLayer` in front of a real axum server on loopback, called by a real HTTP client.
+//! `XrayHttpLayer` in front of a real axum server on loopback, called by a real HTTP client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tower_layer::Layer;
 use tower_service::Service;
 use xray_sdk_core::{Entity, Recorder, context};
-use xray_sdk_tower::XrayLayer;
+use xray_sdk_tower::XrayHttpLayer;
 
 use support::{documents, recorder};
 
@@ -83,7 +83,7 @@ fn app(recorder: &Recorder) -> Router {
                 }
             }),
         )
-        .layer(XrayLayer::with_recorder(recorder.clone()))
+        .layer(XrayHttpLayer::with_recorder(recorder.clone()))
 }
 
 async fn serve(app: Router) -> SocketAddr {
@@ -381,7 +381,7 @@ async fn a_panicking_handler_ends_its_segment_as_a_fault() {
 #[tokio::test]
 async fn a_request_future_dropped_mid_flight_ends_its_segment_as_a_fault() {
     let (rec, emitter, _) = recorder(true);
-    let mut service = XrayLayer::with_recorder(rec.clone()).layer(Router::new().route(
+    let mut service = XrayHttpLayer::with_recorder(rec.clone()).layer(Router::new().route(
         "/slow",
         get(|| async {
             tokio::time::sleep(Duration::from_secs(30)).await;

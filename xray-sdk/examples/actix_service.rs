@@ -16,15 +16,15 @@ use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use xray_sdk::Recorder;
-use xray_sdk::actix::XrayMiddleware;
-use xray_sdk::reqwest::XrayMiddleware as XrayClientMiddleware;
+use xray_sdk::actix::XrayActixMiddleware;
+use xray_sdk::reqwest::XrayReqwestMiddleware;
 
 use query::query_param;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let recorder = Recorder::builder().service_name("actix-service").build()?;
     let client = ClientBuilder::new(reqwest::Client::new())
-        .with(XrayClientMiddleware::with_recorder(recorder.clone()))
+        .with(XrayReqwestMiddleware::with_recorder(recorder.clone()))
         .build();
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p.parse()?,
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .app_data(web::Data::new(client.clone()))
                 .route("/hello", web::get().to(hello))
                 .route("/chain", web::get().to(chain))
-                .wrap(XrayMiddleware::with_recorder(server_recorder.clone()))
+                .wrap(XrayActixMiddleware::with_recorder(server_recorder.clone()))
         })
         .bind(("0.0.0.0", port))?;
         println!("actix_service listening on {:?}", server.addrs());

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use xray_sdk::Recorder;
-use xray_sdk::reqwest::XrayMiddleware;
-use xray_sdk::tower::XrayLayer;
+use xray_sdk::reqwest::XrayReqwestMiddleware;
+use xray_sdk::tower::XrayHttpLayer;
 
 use query::query_param;
 
@@ -30,13 +30,13 @@ use query::query_param;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let recorder = Recorder::builder().service_name("axum-service").build()?;
     let client = ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::with_recorder(recorder.clone()))
+        .with(XrayReqwestMiddleware::with_recorder(recorder.clone()))
         .build();
     let app = Router::new()
         .route("/hello", get(hello))
         .route("/chain", get(chain))
         .with_state(client)
-        .layer(XrayLayer::with_recorder(recorder.clone()));
+        .layer(XrayHttpLayer::with_recorder(recorder.clone()));
 
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p.parse()?,

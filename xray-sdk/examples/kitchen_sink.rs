@@ -129,7 +129,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     async {
         let _sub = recorder.begin_subsegment("after await")?;
         tokio::time::sleep(Duration::from_millis(1)).await;
-        Ok::<_, xray_sdk::Error>(())
+        Ok::<_, xray_sdk::ContextMissingError>(())
     }
     .in_current_entity()
     .await?;

@@ -10,10 +10,10 @@
 //! | `macros` (default) | [`capture`] |
 //! | `tokio` | `context::spawn` |
 //! | `test-util` | `emitter::MemoryEmitter`, `clock::ManualClock` |
-//! | `tower` | `xray_sdk::tower`: `XrayLayer` for axum, hyper and tonic servers, `XrayClientLayer` for clients |
+//! | `tower` | `xray_sdk::tower`: `XrayHttpLayer` for axum, hyper and tonic servers, `XrayHttpClientLayer` for clients |
 //! | `axum` | `tower`, plus axum's matched route (annotation `http_route`) and peer address |
-//! | `reqwest` | `xray_sdk::reqwest`: `XrayMiddleware` for `reqwest-middleware` clients |
-//! | `actix` | `xray_sdk::actix`: `XrayMiddleware` for actix-web |
+//! | `reqwest` | `xray_sdk::reqwest`: `XrayReqwestMiddleware` for `reqwest-middleware` clients |
+//! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -21,15 +21,15 @@ pub use xray_sdk_core::*;
 #[cfg(feature = "macros")]
 pub use xray_sdk_macros::capture;
 
-/// Tower layers: `XrayLayer` (servers) and `XrayClientLayer` (clients). See [`xray_sdk_tower`].
+/// Tower layers: `XrayHttpLayer` (servers) and `XrayHttpClientLayer` (clients). See [`xray_sdk_tower`].
 #[cfg(feature = "tower")]
 pub use xray_sdk_tower as tower;
 
-/// The reqwest middleware `XrayMiddleware`. See [`xray_sdk_reqwest`].
+/// The reqwest middleware `XrayReqwestMiddleware`. See [`xray_sdk_reqwest`].
 #[cfg(feature = "reqwest")]
 pub use xray_sdk_reqwest as reqwest;
 
-/// The actix-web middleware `XrayMiddleware`. See [`xray_sdk_actix`].
+/// The actix-web middleware `XrayActixMiddleware`. See [`xray_sdk_actix`].
 #[cfg(feature = "actix")]
 pub use xray_sdk_actix as actix;
 

@@ -63,7 +63,7 @@ impl Daemon {
 
 fn client(recorder: &Recorder) -> ClientWithMiddleware {
     ClientBuilder::new(reqwest::Client::new())
-        .with(xray_sdk::reqwest::XrayMiddleware::with_recorder(
+        .with(xray_sdk::reqwest::XrayReqwestMiddleware::with_recorder(
             recorder.clone(),
         ))
         .build()
@@ -91,7 +91,9 @@ async fn axum_service(recorder: &Recorder, next: Option<String>) -> SocketAddr {
             ),
         )
         .with_state(state)
-        .layer(xray_sdk::tower::XrayLayer::with_recorder(recorder.clone()));
+        .layer(xray_sdk::tower::XrayHttpLayer::with_recorder(
+            recorder.clone(),
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -130,7 +132,7 @@ fn actix_service(recorder: &Recorder, next: String) -> SocketAddr {
                             }
                         }),
                     )
-                    .wrap(xray_sdk::actix::XrayMiddleware::with_recorder(
+                    .wrap(xray_sdk::actix::XrayActixMiddleware::with_recorder(
                         recorder.clone(),
                     ))
             })

@@ -54,7 +54,7 @@ struct ItemQuery {
 
 fn traced_client(recorder: &Recorder) -> ClientWithMiddleware {
     ClientBuilder::new(reqwest::Client::new())
-        .with(xray_sdk::reqwest::XrayMiddleware::with_recorder(
+        .with(xray_sdk::reqwest::XrayReqwestMiddleware::with_recorder(
             recorder.clone(),
         ))
         .build()
@@ -210,7 +210,7 @@ fn start_inventory(recorder: Recorder, pricing: SocketAddr) -> std::io::Result<S
                     App::new()
                         .app_data(state.clone())
                         .route("/reserve", web::get().to(reserve))
-                        .wrap(xray_sdk::actix::XrayMiddleware::with_recorder(
+                        .wrap(xray_sdk::actix::XrayActixMiddleware::with_recorder(
                             recorder.clone(),
                         ))
                 })
@@ -240,13 +240,13 @@ pub async fn start(
     let pricing_app = Router::new()
         .route("/price/{item}", get(price))
         .with_state(Arc::new(Mutex::new(db)))
-        .layer(xray_sdk::tower::XrayLayer::with_recorder(pricing));
+        .layer(xray_sdk::tower::XrayHttpLayer::with_recorder(pricing));
     let pricing_address = serve_axum(pricing_app).await?;
     let inventory_address = start_inventory(inventory, pricing_address)?;
     let storefront_app = Router::new()
         .route("/checkout", get(checkout))
         .with_state((traced_client(&storefront), inventory_address))
-        .layer(xray_sdk::tower::XrayLayer::with_recorder(storefront));
+        .layer(xray_sdk::tower::XrayHttpLayer::with_recorder(storefront));
     let storefront_address = serve_axum(storefront_app).await?;
     Ok(Services {
         storefront: storefront_address,

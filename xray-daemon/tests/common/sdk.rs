@@ -74,7 +74,7 @@ fn pause() {
 /// `api` handling a request from `caller` (a subsegment of `web`): a SQL query and a DynamoDB call, then
 /// either 200 or a fault with a stack.
 fn api_segment(api: &Recorder, caller: &Entity, path: &str, fail: bool) {
-    let header = caller.trace_header();
+    let header = caller.trace_header().expect("the caller is in a trace");
     let segment = api.segment("api").trace_header(&header).begin_detached();
     let entity = segment.entity().clone();
     entity.set_http_request(request("GET", &format!("http://api.local{path}")));

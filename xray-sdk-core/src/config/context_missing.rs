@@ -6,7 +6,7 @@ use std::str::FromStr;
 /// The `context_missing` strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ContextMissing {
-    /// The call returns [`Error::ContextMissing`](crate::Error::ContextMissing). Never a panic.
+    /// The call returns [`ContextMissingError`](crate::ContextMissingError). Never a panic.
     RuntimeError,
     /// The call logs an error and goes on with a no-op entity. The default.
     #[default]
@@ -23,6 +23,20 @@ impl ContextMissing {
             ContextMissing::LogError => "LOG_ERROR",
             ContextMissing::IgnoreError => "IGNORE_ERROR",
         }
+    }
+}
+
+impl ContextMissing {
+    /// The strategy `AWS_XRAY_CONTEXT_MISSING` names in the process environment (read once), or the default.
+    /// What `#[capture]` applies when no recorder is installed.
+    pub(crate) fn from_env() -> ContextMissing {
+        static FROM_ENV: std::sync::OnceLock<ContextMissing> = std::sync::OnceLock::new();
+        *FROM_ENV.get_or_init(|| {
+            std::env::var(super::env::CONTEXT_MISSING)
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_default()
+        })
     }
 }
 

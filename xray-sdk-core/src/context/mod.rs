@@ -8,10 +8,12 @@
 //! concurrent tasks nest their subsegments correctly under one segment.
 
 mod future;
+mod guard;
 
 #[cfg(feature = "tokio")]
 pub use future::spawn;
 pub use future::{FutureExt, Instrumented};
+pub use guard::{SegmentGuard, SubsegmentGuard};
 
 use std::cell::RefCell;
 
@@ -32,10 +34,10 @@ pub fn current() -> Option<Entity> {
         .flatten()
 }
 
-/// What `f` makes of the current entity, borrowed rather than cloned, when it is recorded; `None` when there is
-/// none or it is unrecorded. `f` must not use the context itself.
+/// What `f` makes of the current entity, borrowed rather than cloned, when it is sampled; `None` when there is
+/// none or it is unsampled. `f` must not use the context itself.
 #[inline]
-pub(crate) fn with_current_recorded<R>(f: impl FnOnce(&Entity) -> R) -> Option<R> {
+pub(crate) fn with_current_sampled<R>(f: impl FnOnce(&Entity) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| {
             c.try_borrow()
@@ -46,14 +48,14 @@ pub(crate) fn with_current_recorded<R>(f: impl FnOnce(&Entity) -> R) -> Option<R
         .flatten()
 }
 
-/// An unrecorded child of the current entity, when the current entity is unrecorded.
+/// An unsampled child of the current entity, when the current entity is unsampled.
 #[inline]
-pub(crate) fn unrecorded_child() -> Option<Entity> {
+pub(crate) fn unsampled_child() -> Option<Entity> {
     CURRENT
         .try_with(|c| {
             c.try_borrow()
                 .ok()
-                .and_then(|c| c.as_ref().and_then(Entity::unrecorded_child_of))
+                .and_then(|c| c.as_ref().and_then(Entity::unsampled_child))
         })
         .ok()
         .flatten()

@@ -7,10 +7,12 @@
 pub mod encode;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
+#[cfg(feature = "udp-emitter")]
 mod udp;
 
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryEmitter;
+#[cfg(feature = "udp-emitter")]
 pub use udp::{UdpEmitter, UdpEmitterStats};
 
 use std::fmt;

@@ -1,19 +1,21 @@
-//! Entities: the segments and subsegments being recorded, and the guards that end them.
+//! Entities: the segments and subsegments being recorded.
 //!
 //! An [`Entity`] is a cheap handle (an `Arc` and an index, or a few plain values when the trace is not
-//! recorded) to one segment or subsegment. Clones refer to the same entity. Every method is safe to call from
+//! sampled) to one segment or subsegment. Clones refer to the same entity. Every method is safe to call from
 //! any thread at any time: on an unsampled trace, a disabled SDK or an entity that has already ended, the
 //! recording methods do nothing.
+//!
+//! This module alone creates entities and owns their tree; the recorder decides what to create (a sampled or
+//! an unsampled segment, a child of the current entity) and the context says which entity is current.
 
 mod exception;
+mod pipeline;
+pub(crate) mod recycle;
+mod tree;
 
 pub(crate) use exception::short_type_name;
-mod guard;
-pub(crate) mod recycle;
-pub(crate) mod trace;
-
-pub use guard::{SegmentGuard, SubsegmentGuard};
-pub use trace::MAX_SUBSEGMENTS;
+pub(crate) use pipeline::{Limits, Pipeline};
+pub use tree::MAX_SUBSEGMENTS;
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,15 +23,15 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 use xray_sdk_types::document::{
-    Aws, Cause, CauseDetails, Exception, HttpRequest, MetadataValue, Sql,
+    Aws, Cause, CauseDetails, DocumentType, Exception, HttpRequest, MetadataValue, Service, Sql,
 };
 use xray_sdk_types::header::SamplingFlag;
 use xray_sdk_types::rules::{
-    is_reserved_metadata_namespace, is_valid_annotation_key, status_flags,
+    is_reserved_metadata_namespace, is_valid_annotation_key, sanitize_name, status_flags,
 };
-use xray_sdk_types::{AnnotationValue, Document, EntityId, TraceHeader, TraceId};
+use xray_sdk_types::{AnnotationValue, Document, EntityId, Namespace, TraceHeader, TraceId};
 
-use self::trace::Trace;
+use self::tree::{AddError, SegmentTree};
 
 /// The most annotations one entity keeps (X-Ray indexes 50 per trace); more are dropped, so that a loop cannot
 /// grow a document without bound.
@@ -40,38 +42,64 @@ pub const MAX_METADATA_ENTRIES: usize = 256;
 /// A handle to a segment or subsegment.
 #[derive(Clone)]
 pub struct Entity {
-    pub(crate) repr: Repr,
+    repr: Repr,
 }
 
 // A word-sized tag and word-aligned fields: entities are moved often (into guards, results and the context), and
 // copies of a compiler-packed layout read bytes back with wider loads than they were written with, which stalls.
 #[derive(Clone)]
 #[repr(u64)]
-pub(crate) enum Repr {
-    /// A sampled entity, recorded in its trace's arena.
-    Recorded {
-        trace: Arc<Trace>,
+enum Repr {
+    /// A sampled entity, recorded in its segment's tree.
+    Sampled {
+        tree: Arc<SegmentTree>,
         node: u32,
         id: EntityId,
         segment_id: EntityId,
     },
     // Fields in this order keep the trace id on a 16-byte boundary, as it is loaded and stored.
     /// An unsampled entity, or any entity of a disabled SDK: it records nothing and costs nothing, yet carries
-    /// its trace id for the calls it makes downstream.
-    NotRecorded {
+    /// its trace context for the calls it makes downstream.
+    Unsampled {
         id: EntityId,
         trace_id: TraceId,
         level: Level,
-        origin_data: Option<Arc<Vec<(String, String)>>>,
+        context: Option<Arc<UnsampledContext>>,
     },
 }
 
-/// Whether an unrecorded entity is a segment: a whole word rather than a `bool`, for the reason given on `Repr`.
+/// Whether an unsampled entity is a segment: a whole word rather than a `bool`, for the reason given on `Repr`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
-pub(crate) enum Level {
+enum Level {
     Segment,
     Subsegment,
+}
+
+/// What an unsampled entity carries beyond its ids, when it carries anything: kept behind one pointer so that
+/// the common case (nothing) stays a few words.
+#[derive(Default)]
+struct UnsampledContext {
+    /// The incoming trace header's fields other than Root, Parent and Sampled, forwarded downstream.
+    forwarded: Vec<(String, String)>,
+    /// The sampled entity a subsegment begun without sampling belongs to: the parent that becomes current again
+    /// when it ends, and the segment its trace goes on in.
+    sampled_parent: Option<Entity>,
+    /// With the SDK disabled: the incoming trace header, passed on downstream unchanged.
+    passthrough: Option<TraceHeader>,
+}
+
+/// What a new sampled segment is made of: everything the recorder decided before it.
+pub(crate) struct SegmentStart<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) trace_id: TraceId,
+    /// The caller's entity, from the incoming header's `Parent`.
+    pub(crate) parent_id: Option<EntityId>,
+    pub(crate) start_time: Option<f64>,
+    pub(crate) origin: Option<String>,
+    pub(crate) aws: Aws,
+    pub(crate) service: Service,
+    pub(crate) forwarded: &'a [(String, String)],
 }
 
 impl fmt::Debug for Entity {
@@ -89,21 +117,27 @@ impl PartialEq for Entity {
     fn eq(&self, other: &Self) -> bool {
         match (&self.repr, &other.repr) {
             (
-                Repr::Recorded {
-                    trace: a, node: x, ..
+                Repr::Sampled {
+                    tree: a,
+                    node: x,
+                    id: i,
+                    ..
                 },
-                Repr::Recorded {
-                    trace: b, node: y, ..
+                Repr::Sampled {
+                    tree: b,
+                    node: y,
+                    id: j,
+                    ..
                 },
-            ) => Arc::ptr_eq(a, b) && x == y,
+            ) => Arc::ptr_eq(a, b) && x == y && i == j,
             (
-                Repr::NotRecorded {
+                Repr::Unsampled {
                     trace_id: a,
                     id: x,
                     level: s,
                     ..
                 },
-                Repr::NotRecorded {
+                Repr::Unsampled {
                     trace_id: b,
                     id: y,
                     level: t,
@@ -115,133 +149,348 @@ impl PartialEq for Entity {
     }
 }
 
+/// A document for a new entity.
+fn new_document(id: EntityId, name: &str, start_time: f64) -> Box<Document> {
+    recycle::document(id, name, start_time)
+}
+
 impl Entity {
-    pub(crate) fn not_recorded(
+    fn unsampled(
         trace_id: TraceId,
         id: EntityId,
-        is_segment: bool,
-        origin_data: Option<Arc<Vec<(String, String)>>>,
+        level: Level,
+        context: Option<Arc<UnsampledContext>>,
     ) -> Self {
         Entity {
-            repr: Repr::NotRecorded {
+            repr: Repr::Unsampled {
                 id,
                 trace_id,
-                level: if is_segment {
-                    Level::Segment
-                } else {
-                    Level::Subsegment
-                },
-                origin_data,
+                level,
+                context,
             },
         }
+    }
+
+    /// A sampled segment, current nowhere yet, whose documents go through `pipeline`.
+    pub(crate) fn sampled_segment(pipeline: &Arc<Pipeline>, start: SegmentStart<'_>) -> Self {
+        let id = EntityId::new();
+        let start_time = start.start_time.unwrap_or_else(|| pipeline.now());
+        let mut doc = new_document(id, start.name, start_time);
+        doc.trace_id = Some(start.trace_id);
+        doc.parent_id = start.parent_id;
+        doc.origin = start.origin;
+        doc.aws = Some(Box::new(start.aws));
+        doc.service = Some(Box::new(start.service));
+        let tree = SegmentTree::new(
+            Arc::clone(pipeline),
+            start.trace_id,
+            start.forwarded.to_vec(),
+            doc,
+        );
+        Entity {
+            repr: Repr::Sampled {
+                tree,
+                node: 0,
+                id,
+                segment_id: id,
+            },
+        }
+    }
+
+    /// An unsampled segment of `trace_id`, forwarding the incoming header's other fields.
+    pub(crate) fn unsampled_segment(
+        trace_id: TraceId,
+        id: EntityId,
+        forwarded: &[(String, String)],
+    ) -> Self {
+        let context = (!forwarded.is_empty()).then(|| {
+            Arc::new(UnsampledContext {
+                forwarded: forwarded.to_vec(),
+                ..UnsampledContext::default()
+            })
+        });
+        Entity::unsampled(trace_id, id, Level::Segment, context)
+    }
+
+    /// A segment of a disabled SDK: it records nothing, and passes the incoming header (if any) on unchanged.
+    pub(crate) fn passthrough_segment(incoming: Option<&TraceHeader>) -> Self {
+        let context = incoming.map(|h| {
+            Arc::new(UnsampledContext {
+                passthrough: Some(h.clone()),
+                ..UnsampledContext::default()
+            })
+        });
+        let trace_id = incoming.and_then(|h| h.root).unwrap_or(TraceId::NOOP);
+        Entity::unsampled(trace_id, EntityId::NOOP, Level::Segment, context)
+    }
+
+    /// A subsegment with no parent (none was current): it records nothing and sends no trace header.
+    pub(crate) fn orphan_subsegment() -> Self {
+        Entity::unsampled(TraceId::NOOP, EntityId::NOOP, Level::Subsegment, None)
+    }
+
+    /// A subsegment of this entity: sampled (added to the tree) when this entity is sampled and
+    /// `without_sampling` is false, unsampled otherwise. An empty name (after sanitizing) becomes `subsegment`.
+    #[inline]
+    pub(crate) fn child(
+        &self,
+        name: &str,
+        namespace: Option<Namespace>,
+        start_time: Option<f64>,
+        without_sampling: bool,
+    ) -> Entity {
+        match &self.repr {
+            Repr::Sampled {
+                tree,
+                node,
+                id,
+                segment_id,
+            } if !without_sampling => {
+                let mut name = sanitize_name(name);
+                if name.is_empty() {
+                    name = "subsegment".into();
+                }
+                let child_id = EntityId::new();
+                let start = start_time.unwrap_or_else(|| tree.pipeline.now());
+                let mut doc = new_document(child_id, &name, start);
+                doc.parent_id = Some(*id);
+                doc.kind = Some(DocumentType::Subsegment);
+                doc.namespace = namespace;
+                match tree.add_child(*node, *id, doc) {
+                    Ok(index) => Entity {
+                        repr: Repr::Sampled {
+                            tree: Arc::clone(tree),
+                            node: index,
+                            id: child_id,
+                            segment_id: *segment_id,
+                        },
+                    },
+                    Err(AddError::TooMany) => {
+                        log::debug!(
+                            "X-Ray: a subsegment was not recorded: its segment already holds {MAX_SUBSEGMENTS} subsegments"
+                        );
+                        self.dropped_child(tree)
+                    }
+                    Err(AddError::ParentGone) => {
+                        log::debug!(
+                            "X-Ray: a subsegment was not recorded: its parent has already been sent"
+                        );
+                        self.dropped_child(tree)
+                    }
+                }
+            }
+            Repr::Sampled { tree, .. } => Entity::unsampled(
+                tree.trace_id,
+                tree.pipeline.noop_id(),
+                Level::Subsegment,
+                Some(Arc::new(UnsampledContext {
+                    forwarded: tree.forwarded.clone(),
+                    sampled_parent: Some(self.clone()),
+                    passthrough: None,
+                })),
+            ),
+            Repr::Unsampled {
+                trace_id,
+                id,
+                context,
+                ..
+            } => Entity::unsampled(*trace_id, *id, Level::Subsegment, context.clone()),
+        }
+    }
+
+    /// The unsampled stand-in for a child a sampled tree could not take.
+    fn dropped_child(&self, tree: &SegmentTree) -> Entity {
+        let context = (!tree.forwarded.is_empty()).then(|| {
+            Arc::new(UnsampledContext {
+                forwarded: tree.forwarded.clone(),
+                ..UnsampledContext::default()
+            })
+        });
+        Entity::unsampled(
+            tree.trace_id,
+            tree.pipeline.noop_id(),
+            Level::Subsegment,
+            context,
+        )
     }
 
     /// The entity's id ([`EntityId::NOOP`] for unsampled entities, unless `AWS_XRAY_NOOP_ID=false`).
     #[inline]
     pub fn id(&self) -> EntityId {
         match &self.repr {
-            Repr::Recorded { id, .. } | Repr::NotRecorded { id, .. } => *id,
+            Repr::Sampled { id, .. } | Repr::Unsampled { id, .. } => *id,
         }
     }
 
-    /// The trace id. Unsampled entities keep the trace id they were given by the caller.
+    /// The trace id. Unsampled entities keep the trace id they were given by the caller;
+    /// [`TraceId::NOOP`] when there is no trace at all (no current segment, or a disabled SDK without an
+    /// incoming header).
     #[inline]
     pub fn trace_id(&self) -> TraceId {
         match &self.repr {
-            Repr::Recorded { trace, .. } => trace.trace_id,
-            Repr::NotRecorded { trace_id, .. } => *trace_id,
+            Repr::Sampled { tree, .. } => tree.trace_id,
+            Repr::Unsampled { trace_id, .. } => *trace_id,
         }
     }
 
-    /// Whether this entity is recorded and will be sent.
+    /// Whether this entity is sampled: recorded, and sent when its segment completes.
     #[inline]
     pub fn is_sampled(&self) -> bool {
-        matches!(self.repr, Repr::Recorded { .. })
+        matches!(self.repr, Repr::Sampled { .. })
     }
 
     /// Whether this is a segment rather than a subsegment.
     pub fn is_segment(&self) -> bool {
         match &self.repr {
-            Repr::Recorded { node, .. } => *node == 0,
-            Repr::NotRecorded { level, .. } => *level == Level::Segment,
+            Repr::Sampled { node, .. } => *node == 0,
+            Repr::Unsampled { level, .. } => *level == Level::Segment,
         }
     }
 
     /// The segment this entity belongs to (itself, for a segment).
     pub fn segment(&self) -> Entity {
         match &self.repr {
-            Repr::Recorded {
-                trace, segment_id, ..
+            Repr::Sampled {
+                tree, segment_id, ..
             } => Entity {
-                repr: Repr::Recorded {
-                    trace: Arc::clone(trace),
+                repr: Repr::Sampled {
+                    tree: Arc::clone(tree),
                     node: 0,
                     id: *segment_id,
                     segment_id: *segment_id,
                 },
             },
-            Repr::NotRecorded {
-                trace_id,
-                origin_data,
-                ..
-            } => Entity::not_recorded(*trace_id, EntityId::NOOP, true, origin_data.clone()),
+            Repr::Unsampled { level, .. } if *level == Level::Segment => self.clone(),
+            Repr::Unsampled {
+                trace_id, context, ..
+            } => match context.as_ref().and_then(|c| c.sampled_parent.as_ref()) {
+                Some(parent) => parent.segment(),
+                None => {
+                    Entity::unsampled(*trace_id, EntityId::NOOP, Level::Segment, context.clone())
+                }
+            },
         }
     }
 
-    /// An unrecorded child of this entity if it is unrecorded: the same trace id, id and incoming header fields.
-    #[inline]
-    pub(crate) fn unrecorded_child_of(&self) -> Option<Entity> {
+    /// The entity's parent while it is open: for a sampled subsegment, the entity it was begun under; for a
+    /// subsegment begun without sampling under a sampled entity, that entity. `None` for a segment, and for
+    /// the subsegments of unsampled traces (which never become current).
+    pub(crate) fn parent(&self) -> Option<Entity> {
         match &self.repr {
-            Repr::NotRecorded {
+            Repr::Sampled {
+                tree,
+                node,
+                id,
+                segment_id,
+            } => {
+                let (parent, parent_id) = tree.parent(*node, *id)?;
+                Some(Entity {
+                    repr: Repr::Sampled {
+                        tree: Arc::clone(tree),
+                        node: parent,
+                        id: parent_id,
+                        segment_id: *segment_id,
+                    },
+                })
+            }
+            Repr::Unsampled { context, .. } => context.as_ref()?.sampled_parent.clone(),
+        }
+    }
+
+    /// This entity if it is still open, else its nearest open ancestor; `None` when none is (the segment has
+    /// been sent). Unsampled entities never end, and are returned as they are.
+    pub(crate) fn open_self_or_ancestor(&self) -> Option<Entity> {
+        match &self.repr {
+            Repr::Sampled {
+                tree,
+                node,
+                id,
+                segment_id,
+            } => {
+                let (node, id) = tree.open_self_or_ancestor(*node, *id)?;
+                Some(Entity {
+                    repr: Repr::Sampled {
+                        tree: Arc::clone(tree),
+                        node,
+                        id,
+                        segment_id: *segment_id,
+                    },
+                })
+            }
+            Repr::Unsampled { .. } => Some(self.clone()),
+        }
+    }
+
+    /// Whether this entity has ended. Unsampled entities are never recorded, and never end.
+    pub fn has_ended(&self) -> bool {
+        match &self.repr {
+            Repr::Sampled { tree, node, id, .. } => tree.has_ended(*node, *id),
+            Repr::Unsampled { .. } => false,
+        }
+    }
+
+    /// An unsampled child of this entity if it is unsampled: the same trace id, id and incoming header fields.
+    #[inline]
+    pub(crate) fn unsampled_child(&self) -> Option<Entity> {
+        match &self.repr {
+            Repr::Unsampled {
                 trace_id,
                 id,
-                origin_data,
+                context,
                 ..
-            } => Some(Entity::not_recorded(
+            } => Some(Entity::unsampled(
                 *trace_id,
                 *id,
-                false,
-                origin_data.clone(),
+                Level::Subsegment,
+                context.clone(),
             )),
-            Repr::Recorded { .. } => None,
+            Repr::Sampled { .. } => None,
         }
     }
 
     /// The trace header for a call this entity makes downstream: `Root` = the trace id, `Parent` = this entity
     /// (omitted for the no-op id), `Sampled` = 1 or 0, followed by the fields of the incoming header, such as
-    /// `Lineage`, unchanged.
-    pub fn trace_header(&self) -> TraceHeader {
-        let (data, parent) = match &self.repr {
-            Repr::Recorded { trace, id, .. } => (trace.origin_data.clone(), Some(*id)),
-            Repr::NotRecorded {
-                origin_data, id, ..
-            } => (
-                origin_data.as_deref().cloned().unwrap_or_default(),
-                (!id.is_noop()).then_some(*id),
-            ),
+    /// `Lineage`, unchanged. With the SDK disabled, the incoming header exactly as it came. `None` when there is
+    /// no trace to continue (no incoming header with the SDK disabled, or no current segment): send no header.
+    pub fn trace_header(&self) -> Option<TraceHeader> {
+        let (forwarded, parent) = match &self.repr {
+            Repr::Sampled { tree, id, .. } => (tree.forwarded.clone(), Some(*id)),
+            Repr::Unsampled { context, id, .. } => {
+                if let Some(passthrough) = context.as_ref().and_then(|c| c.passthrough.as_ref()) {
+                    return Some(passthrough.clone());
+                }
+                (
+                    context
+                        .as_ref()
+                        .map(|c| c.forwarded.clone())
+                        .unwrap_or_default(),
+                    (!id.is_noop()).then_some(*id),
+                )
+            }
         };
-        TraceHeader {
-            root: Some(self.trace_id()),
+        let trace_id = self.trace_id();
+        (trace_id != TraceId::NOOP).then(|| TraceHeader {
+            root: Some(trace_id),
             parent,
             sampled: Some(SamplingFlag::from_decision(self.is_sampled())),
-            data,
-        }
+            data: forwarded,
+        })
     }
 
     /// Runs `f` on this entity's document while it is open and recorded, and returns what `f` returns. This is
     /// the escape hatch under every typed setter, for integrations that fill fields of their own.
     pub fn with_document<R>(&self, f: impl FnOnce(&mut Document) -> R) -> Option<R> {
         match &self.repr {
-            Repr::Recorded { trace, node, .. } => trace.with_open_doc(*node, f),
-            Repr::NotRecorded { .. } => None,
+            Repr::Sampled { tree, node, id, .. } => tree.with_open_doc(*node, *id, f),
+            Repr::Unsampled { .. } => None,
         }
     }
 
     /// A copy of the document as it stands now, while it is open (or waiting for its children).
     pub fn snapshot(&self) -> Option<Document> {
         match &self.repr {
-            Repr::Recorded { trace, node, .. } => trace.snapshot(*node),
-            Repr::NotRecorded { .. } => None,
+            Repr::Sampled { tree, node, id, .. } => tree.snapshot(*node, *id),
+            Repr::Unsampled { .. } => None,
         }
     }
 
@@ -383,18 +632,18 @@ impl Entity {
         type_name: Option<&str>,
         remote: bool,
     ) {
-        let Repr::Recorded { trace, node, .. } = &self.repr else {
+        let Repr::Sampled { tree, node, id, .. } = &self.repr else {
             return;
         };
         let message = error.to_string();
-        let limit = trace.recorder.config.max_trace_back;
+        let limit = tree.pipeline.limits.max_trace_back;
         let stack = if limit > 0 {
             exception::backtrace_frames(&std::backtrace::Backtrace::capture(), limit)
         } else {
             (Vec::new(), 0)
         };
         let exceptions = exception::exceptions_for(error, type_name, remote, stack);
-        trace.with_open_doc_and_child_exceptions(*node, move |doc, child_exceptions| {
+        tree.with_open_doc_and_child_exceptions(*node, *id, move |doc, child_exceptions| {
             doc.fault = Some(true);
             let already = exceptions
                 .iter()
@@ -437,16 +686,10 @@ impl Entity {
         });
     }
 
-    /// Begins a subsegment of this entity (not of the current context), for work handed to another thread or
-    /// task. The guard ends it on drop; it does not change the current context.
-    pub fn begin_subsegment(&self, name: &str) -> SubsegmentGuard {
-        SubsegmentGuard::detached(crate::recorder::begin_child(self, name, None, None, false))
-    }
-
     /// Ends the entity now. Ending twice does nothing.
     pub fn end(&self) {
-        if let Repr::Recorded { trace, .. } = &self.repr {
-            self.end_at_seconds(trace.recorder.now());
+        if let Repr::Sampled { tree, .. } = &self.repr {
+            self.end_at_seconds(tree.pipeline.now());
         }
     }
 
@@ -456,8 +699,8 @@ impl Entity {
     }
 
     pub(crate) fn end_at_seconds(&self, end_time: f64) {
-        if let Repr::Recorded { trace, node, .. } = &self.repr
-            && !trace.end(*node, end_time)
+        if let Repr::Sampled { tree, node, id, .. } = &self.repr
+            && !tree.end(*node, *id, end_time)
         {
             log::debug!("X-Ray: entity {} ended twice", self.id());
         }
@@ -466,8 +709,8 @@ impl Entity {
     /// Whether the entity has been sent (its whole segment has ended and left).
     pub fn is_sent(&self) -> bool {
         match &self.repr {
-            Repr::Recorded { trace, .. } => trace.is_done(),
-            Repr::NotRecorded { .. } => false,
+            Repr::Sampled { tree, .. } => tree.is_done(),
+            Repr::Unsampled { .. } => false,
         }
     }
 }

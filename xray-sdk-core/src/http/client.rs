@@ -5,9 +5,9 @@ use xray_sdk_types::document::HttpRequest;
 
 use super::HttpOptions;
 use super::url::{sanitize_url, url_host};
-use crate::context;
-use crate::entity::{Entity, SubsegmentGuard};
-use crate::recorder::{Recorder, begin_child};
+use crate::context::{self, SubsegmentGuard};
+use crate::entity::Entity;
+use crate::recorder::Recorder;
 
 /// The name of a client subsegment whose URL has no host.
 pub const UNKNOWN_HOST: &str = "UNKNOWN HOST";
@@ -52,11 +52,11 @@ impl ClientSubsegment {
 
     /// Begins a subsegment of `parent` (rather than of the current entity) for a request of `method` to `url`.
     ///
-    /// Under an unsampled parent (or with the SDK disabled) nothing is recorded, and the trace header still
-    /// carries the trace id with `Sampled=0`.
+    /// Under an unsampled parent nothing is recorded, and the trace header still carries the trace id with
+    /// `Sampled=0`; with the SDK disabled, the header is the incoming one, unchanged.
     pub fn begin_under(parent: &Entity, method: &str, url: &str, options: &HttpOptions) -> Self {
         let name = url_host(url).map_or_else(|| UNKNOWN_HOST.to_owned(), str::to_ascii_lowercase);
-        let entity = begin_child(parent, &name, Some(Namespace::Remote), None, false);
+        let entity = parent.child(&name, Some(Namespace::Remote), None, false);
         if entity.is_sampled() {
             entity.set_http_request(HttpRequest {
                 method: Some(method.into()),
@@ -76,9 +76,10 @@ impl ClientSubsegment {
     }
 
     /// The `X-Amzn-Trace-Id` value to send: `Root=<trace id>;Parent=<this subsegment>;Sampled=1|0`, followed by the
-    /// fields of the incoming header, such as `Lineage`.
-    pub fn trace_header(&self) -> String {
-        self.guard.trace_header().to_string()
+    /// fields of the incoming header, such as `Lineage`; with the SDK disabled, the incoming header unchanged.
+    /// `None` when there is no trace to continue: send no header then.
+    pub fn trace_header(&self) -> Option<String> {
+        self.guard.trace_header().map(|h| h.to_string())
     }
 
     /// Records the response (status, and the body length when known) and ends the subsegment. The status sets

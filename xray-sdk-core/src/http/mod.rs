@@ -68,7 +68,7 @@ impl HttpOptions {
 }
 
 /// Which recorder an integration records with: a given one, or the process-wide one looked up at each request
-/// (so that a layer or middleware built before [`set_global`](crate::set_global) still uses the recorder
+/// (so that a layer or middleware built before [`install`](crate::install) still uses the recorder
 /// installed later).
 #[derive(Debug, Clone, Default)]
 pub struct RecorderRef(Option<crate::Recorder>);

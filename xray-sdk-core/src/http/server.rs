@@ -6,7 +6,8 @@ use xray_sdk_types::header::SamplingFlag;
 
 use super::incoming::{IncomingRequest, incoming_trace_header, response_header};
 use super::{HttpOptions, ROUTE_ANNOTATION};
-use crate::entity::{Entity, SegmentGuard};
+use crate::context::SegmentGuard;
+use crate::entity::Entity;
 use crate::recorder::Recorder;
 
 /// The segment of one incoming HTTP request, from the moment the request arrives until its response is ready.
@@ -74,9 +75,10 @@ impl ServerSegment {
     }
 
     /// The `X-Amzn-Trace-Id` value for the response: `Root=<trace id>`, plus `;Sampled=1|0` when the caller sent
-    /// `Sampled=?`.
-    pub fn response_header(&self) -> String {
-        response_header(self.guard.entity(), self.sampling_requested)
+    /// `Sampled=?`. `None` when there is no trace (the SDK is disabled and the request came without a header).
+    pub fn response_header(&self) -> Option<String> {
+        (self.guard.trace_id() != xray_sdk_types::TraceId::NOOP)
+            .then(|| response_header(self.guard.entity(), self.sampling_requested))
     }
 
     /// Records the route pattern that matched the request (such as `/users/{id}`), as the annotation

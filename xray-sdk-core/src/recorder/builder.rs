@@ -1,21 +1,25 @@
 //! Building a recorder.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use xray_sdk_types::document::{Aws, Service, XraySdk};
 
 use super::{Inner, Recorder};
-use crate::Error;
+use crate::BuildError;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::env::{self, EnvSource, ProcessEnv, parse_bool};
 use crate::config::{Config, ContextMissing, DaemonAddress, DynamicNaming};
-use crate::emitter::{Emitter, NoopEmitter, SharedEmitter, UdpEmitter};
-use crate::sampling::{CentralizedSampler, LocalSampler, NeverSample, Sampler, SharedSampler};
+use crate::emitter::{Emitter, NoopEmitter, SharedEmitter};
+use crate::entity::{Limits, Pipeline};
+use crate::sampling::{LocalSampler, NeverSample, Sampler, SharedSampler};
 
 /// The SDK's name, as recorded in `aws.xray.sdk`.
 pub const SDK_NAME: &str = "X-Ray for Rust";
 /// The SDK's version, as recorded in `aws.xray.sdk_version`.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The version of the Rust compiler that built the SDK, as recorded in `service.runtime_version`.
+pub const RUSTC_VERSION: &str = env!("XRAY_SDK_RUSTC_VERSION");
 
 /// Builds a [`Recorder`]. Environment variables override what is set here, as in the other X-Ray SDKs:
 /// `AWS_XRAY_TRACING_NAME`, `AWS_XRAY_DAEMON_ADDRESS`, `AWS_XRAY_CONTEXT_MISSING`, `AWS_XRAY_SDK_ENABLED`
@@ -93,8 +97,8 @@ impl RecorderBuilder {
         self
     }
 
-    /// Whether the default sampler polls the daemon for rules (default true). When false, only the local
-    /// rules apply.
+    /// Whether the default sampler polls the daemon for rules (default true, when the `centralized-sampling`
+    /// feature is on). When false, only the local rules apply.
     pub fn centralized_sampling(mut self, enabled: bool) -> Self {
         self.centralized_sampling = enabled;
         self
@@ -106,7 +110,7 @@ impl RecorderBuilder {
         self
     }
 
-    /// The emitter (the default sends over UDP to the daemon address).
+    /// The emitter (the default sends over UDP to the daemon address, with the `udp-emitter` feature).
     pub fn emitter(mut self, emitter: impl Emitter) -> Self {
         self.emitter = Some(Arc::new(emitter));
         self
@@ -170,9 +174,10 @@ impl RecorderBuilder {
     /// Applies the environment and builds the recorder.
     ///
     /// # Errors
-    /// A malformed daemon address (in code or in `AWS_XRAY_DAEMON_ADDRESS`), a dynamic naming pattern without
-    /// a service name, or a UDP emitter that cannot start.
-    pub fn build(self) -> Result<Recorder, Error> {
+    /// A [`BuildError`]: a malformed daemon address (in code or in `AWS_XRAY_DAEMON_ADDRESS`), a rules file
+    /// that cannot be read, a dynamic naming pattern without a service name, a UDP emitter or a sampling
+    /// poller that cannot start, or no emitter at all.
+    pub fn build(self) -> Result<Recorder, BuildError> {
         let RecorderBuilder {
             env,
             mut config,
@@ -191,13 +196,13 @@ impl RecorderBuilder {
         }
         config.daemon_address = match (env.var(env::DAEMON_ADDRESS), daemon_address) {
             (Some(value), _) => {
-                DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
+                DaemonAddress::parse(&value).map_err(|source| BuildError::DaemonAddress {
                     source: Box::new(source),
                     origin: env::DAEMON_ADDRESS,
                 })?
             }
             (None, Some(value)) => {
-                DaemonAddress::parse(&value).map_err(|source| Error::DaemonAddress {
+                DaemonAddress::parse(&value).map_err(|source| BuildError::DaemonAddress {
                     source: Box::new(source),
                     origin: "the recorder builder",
                 })?
@@ -227,20 +232,17 @@ impl RecorderBuilder {
             config.random_noop_ids = parse_bool(&value) == Some(false);
         }
         if let Some(pattern) = dynamic_naming {
-            let fallback = config.service_name.clone().ok_or_else(|| {
-                Error::Config(
-                    "dynamic naming needs a service name for hosts that do not match".into(),
-                )
-            })?;
+            let fallback = config
+                .service_name
+                .clone()
+                .ok_or(BuildError::DynamicNamingWithoutName)?;
             config.dynamic_naming = Some(DynamicNaming { pattern, fallback });
         }
 
         let emitter: SharedEmitter = match emitter {
             Some(e) => e,
             None if !config.enabled => Arc::new(NoopEmitter),
-            None => {
-                Arc::new(UdpEmitter::new(config.daemon_address.udp.clone()).map_err(Error::Socket)?)
-            }
+            None => default_emitter(&config)?,
         };
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         let sampler = match sampler {
@@ -256,14 +258,26 @@ impl RecorderBuilder {
         });
         let service = Service {
             runtime: Some("rust".into()),
+            runtime_version: Some(RUSTC_VERSION.into()),
             ..Service::default()
         };
+        let default_name = config.service_name.clone().unwrap_or_else(executable_name);
+        let pipeline = Arc::new(Pipeline {
+            clock,
+            emitter,
+            limits: Limits {
+                streaming_threshold: config.streaming_threshold,
+                max_trace_back: config.max_trace_back,
+                random_noop_ids: config.random_noop_ids,
+            },
+        });
         Ok(Recorder {
             inner: Arc::new(Inner {
+                enabled: AtomicBool::new(config.enabled),
                 config,
                 sampler,
-                emitter,
-                clock,
+                pipeline,
+                default_name,
                 aws_template: aws,
                 service_template: service,
             }),
@@ -271,16 +285,68 @@ impl RecorderBuilder {
     }
 }
 
-/// The sampler of the other X-Ray SDKs: centralized rules from the daemon, local rules as the fallback.
+impl Recorder {
+    /// A recorder that records nothing: no socket, no thread, no environment, nothing that can fail.
+    pub(crate) fn disabled() -> Recorder {
+        let config = Config {
+            enabled: false,
+            ..Config::default()
+        };
+        Recorder {
+            inner: Arc::new(Inner {
+                enabled: AtomicBool::new(false),
+                sampler: Arc::new(NeverSample),
+                pipeline: Arc::new(Pipeline {
+                    clock: Arc::new(SystemClock),
+                    emitter: Arc::new(NoopEmitter),
+                    limits: Limits {
+                        streaming_threshold: config.streaming_threshold,
+                        max_trace_back: 0,
+                        random_noop_ids: false,
+                    },
+                }),
+                config,
+                default_name: executable_name(),
+                aws_template: Aws::default(),
+                service_template: Service::default(),
+            }),
+        }
+    }
+}
+
+/// The name of segments when no service name is configured: the executable's file name.
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unnamed".to_owned())
+}
+
+/// The UDP emitter to the daemon's address.
+#[cfg(feature = "udp-emitter")]
+fn default_emitter(config: &Config) -> Result<SharedEmitter, BuildError> {
+    crate::emitter::UdpEmitter::new(config.daemon_address.udp.clone())
+        .map(|e| Arc::new(e) as SharedEmitter)
+        .map_err(BuildError::Socket)
+}
+
+/// Without the UDP emitter, an emitter must be given.
+#[cfg(not(feature = "udp-emitter"))]
+fn default_emitter(_: &Config) -> Result<SharedEmitter, BuildError> {
+    Err(BuildError::NoEmitter)
+}
+
+/// The sampler of the other X-Ray SDKs: centralized rules from the daemon (with the `centralized-sampling`
+/// feature), local rules as the fallback.
 fn default_sampler(
     config: &Config,
     rules_file: Option<std::path::PathBuf>,
     centralized: bool,
     clock: &SharedClock,
-) -> Result<SharedSampler, Error> {
+) -> Result<SharedSampler, BuildError> {
     let rules = match rules_file {
-        Some(path) => crate::sampling::load_rules_file(path)
-            .map_err(|e| Error::Config(e.to_string().into()))?,
+        Some(path) => crate::sampling::load_rules_file(path).map_err(Box::new)?,
         None => xray_sdk_types::sampling::LocalRules::default(),
     };
     let local: SharedSampler = Arc::new(
@@ -291,17 +357,31 @@ fn default_sampler(
     if !centralized {
         return Ok(local);
     }
-    match CentralizedSampler::builder(config.daemon_address.tcp.clone())
-        .shared_fallback(Arc::clone(&local))
+    centralized_sampler(config, local, clock)
+}
+
+#[cfg(feature = "centralized-sampling")]
+fn centralized_sampler(
+    config: &Config,
+    local: SharedSampler,
+    clock: &SharedClock,
+) -> Result<SharedSampler, BuildError> {
+    crate::sampling::CentralizedSampler::builder(config.daemon_address.tcp.clone())
+        .shared_fallback(local)
         .clock(Arc::clone(clock))
         .start()
-    {
-        Ok(centralized) => Ok(Arc::new(centralized)),
-        Err(e) => {
-            log::warn!(
-                "X-Ray: centralized sampling cannot start ({e}); using the local rules only"
-            );
-            Ok(local)
-        }
-    }
+        .map(|s| Arc::new(s) as SharedSampler)
+        .map_err(|source| BuildError::ThreadSpawn {
+            what: "sampling poller",
+            source,
+        })
+}
+
+#[cfg(not(feature = "centralized-sampling"))]
+fn centralized_sampler(
+    _: &Config,
+    local: SharedSampler,
+    _: &SharedClock,
+) -> Result<SharedSampler, BuildError> {
+    Ok(local)
 }

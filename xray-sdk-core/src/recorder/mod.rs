@@ -4,50 +4,40 @@ mod builder;
 mod global;
 mod segment_builder;
 
-pub use builder::{RecorderBuilder, SDK_NAME, SDK_VERSION};
-pub use global::{global, set_global};
+pub use builder::{RUSTC_VERSION, RecorderBuilder, SDK_NAME, SDK_VERSION};
+pub(crate) use global::installed;
+pub use global::{FlushGuard, InstallError, global, install};
 pub use segment_builder::{SegmentBuilder, SubsegmentBuilder};
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use xray_sdk_types::document::{Aws, DocumentType, Service};
-use xray_sdk_types::rules::sanitize_name;
-use xray_sdk_types::{AnnotationValue, EntityId, Namespace};
+use xray_sdk_types::AnnotationValue;
+use xray_sdk_types::document::{Aws, Service};
 
-use crate::Error;
-use crate::clock::SharedClock;
+use crate::ContextMissingError;
 use crate::config::{Config, ContextMissing};
-use crate::context::{self, FutureExt};
-use crate::emitter::SharedEmitter;
-use crate::entity::{Entity, Repr, SegmentGuard, SubsegmentGuard};
+use crate::context::{self, FutureExt, SegmentGuard, SubsegmentGuard};
+use crate::entity::{Entity, Pipeline};
 use crate::sampling::SharedSampler;
 
-/// What every entity of a recorder shares.
+/// What every clone of a recorder shares.
 pub(crate) struct Inner {
     pub(crate) config: Config,
+    /// Whether the SDK records: the configuration's `enabled`, changed at run time by
+    /// [`Recorder::set_enabled`].
+    pub(crate) enabled: AtomicBool,
     pub(crate) sampler: SharedSampler,
-    pub(crate) emitter: SharedEmitter,
-    pub(crate) clock: SharedClock,
+    /// What sampled trees need: the emitter, the clock, the limits.
+    pub(crate) pipeline: Arc<Pipeline>,
+    /// The name of segments when none is given or configured.
+    pub(crate) default_name: String,
     pub(crate) aws_template: Aws,
     pub(crate) service_template: Service,
-}
-
-impl Inner {
-    pub(crate) fn now(&self) -> f64 {
-        xray_sdk_types::time::epoch_seconds(self.clock.now())
-    }
-
-    pub(crate) fn noop_id(&self) -> EntityId {
-        if self.config.random_noop_ids {
-            EntityId::new()
-        } else {
-            EntityId::NOOP
-        }
-    }
 }
 
 /// Records segments and subsegments and sends them to the daemon.
@@ -70,7 +60,7 @@ impl Inner {
 ///     query.put_metadata("rows", &3);
 /// } // both end here, and the segment is sent
 /// # assert_eq!(emitter.documents().len(), 1);
-/// # Ok::<(), xray_sdk_core::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Recorder {
@@ -82,7 +72,7 @@ impl fmt::Debug for Recorder {
         f.debug_struct("Recorder")
             .field("config", &self.inner.config)
             .field("sampler", &self.inner.sampler)
-            .field("emitter", &self.inner.emitter)
+            .field("emitter", &self.inner.pipeline.emitter)
             .finish()
     }
 }
@@ -100,7 +90,26 @@ impl Recorder {
 
     /// Whether the SDK is enabled.
     pub fn is_enabled(&self) -> bool {
-        self.inner.config.enabled
+        self.inner.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns the SDK off or on while the program runs, for this recorder and all its clones (what
+    /// `global_sdk_config.set_sdk_enabled` does in the Python SDK). While off, new segments record nothing and
+    /// pass the incoming trace header on unchanged; entities already begun carry on.
+    ///
+    /// ```
+    /// # use xray_sdk_core::{Recorder, emitter::MemoryEmitter, sampling::AlwaysSample};
+    /// # let emitter = MemoryEmitter::new();
+    /// # let recorder = Recorder::builder().emitter(emitter.clone()).sampler(AlwaysSample).build()?;
+    /// recorder.set_enabled(false);
+    /// drop(recorder.begin_segment("quiet"));
+    /// recorder.set_enabled(true);
+    /// drop(recorder.begin_segment("traced"));
+    /// # assert_eq!(emitter.documents().len(), 1);
+    /// # Ok::<(), xray_sdk_core::BuildError>(())
+    /// ```
+    pub fn set_enabled(&self, enabled: bool) {
+        self.inner.enabled.store(enabled, Ordering::Relaxed);
     }
 
     /// The sampler.
@@ -108,16 +117,12 @@ impl Recorder {
         &self.inner.sampler
     }
 
-    /// The segment name for a request to `host`: by dynamic naming when configured, else the service name.
+    /// The segment name for a request to `host`: by dynamic naming when configured, else the service name
+    /// (from the builder, or `AWS_XRAY_TRACING_NAME`), else the executable's file name.
     pub fn segment_name<'a>(&'a self, host: Option<&'a str>) -> &'a str {
         match &self.inner.config.dynamic_naming {
             Some(naming) => naming.name_for(host),
-            None => self
-                .inner
-                .config
-                .service_name
-                .as_deref()
-                .unwrap_or("unnamed"),
+            None => &self.inner.default_name,
         }
     }
 
@@ -143,52 +148,62 @@ impl Recorder {
     /// Begins a subsegment of the current entity and makes it current until the guard drops.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] when there is no current entity and the strategy is `RUNTIME_ERROR`. Under
+    /// [`ContextMissingError`] when there is no current entity and the strategy is `RUNTIME_ERROR`. Under
     /// the other strategies the guard holds a no-op subsegment.
     #[inline]
-    pub fn begin_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
-        // The unsampled case first and on its own: a child of an unrecorded entity is unrecorded too and leaves
+    pub fn begin_subsegment(&self, name: &str) -> Result<SubsegmentGuard, ContextMissingError> {
+        // The unsampled case first and on its own: a child of an unsampled entity is unsampled too and leaves
         // the context alone, so it is built straight from the current entity, nearly free.
-        match context::unrecorded_child() {
+        match context::unsampled_child() {
             Some(child) => Ok(SubsegmentGuard::detached(child)),
-            None => self.begin_recorded_subsegment(name),
+            None => self.begin_sampled_subsegment(name),
         }
     }
 
     #[inline(never)]
-    fn begin_recorded_subsegment(&self, name: &str) -> Result<SubsegmentGuard, Error> {
-        // Without the builder: a child of a recorded entity becomes current.
-        match context::with_current_recorded(|parent| begin_child(parent, name, None, None, false))
-        {
+    fn begin_sampled_subsegment(&self, name: &str) -> Result<SubsegmentGuard, ContextMissingError> {
+        // Without the builder: a child of a sampled entity becomes current.
+        match context::with_current_sampled(|parent| parent.child(name, None, None, false)) {
             Some(child) => Ok(SubsegmentGuard::attached(child)),
             None => self.subsegment(name).begin(),
         }
     }
 
-    /// Begins a subsegment that is never sampled (nor sent), whatever its parent. Calls made inside it
-    /// propagate `Sampled=0` with the trace id.
+    /// Begins a subsegment that is never sampled (nor sent), whatever its parent. It is current until it ends;
+    /// calls made inside it propagate `Sampled=0` with the trace id.
     ///
     /// # Errors
     /// As [`Recorder::begin_subsegment`].
-    pub fn begin_subsegment_without_sampling(&self, name: &str) -> Result<SubsegmentGuard, Error> {
+    pub fn begin_subsegment_without_sampling(
+        &self,
+        name: &str,
+    ) -> Result<SubsegmentGuard, ContextMissingError> {
         self.subsegment(name).without_sampling().begin()
     }
 
-    /// Ends the current subsegment; its parent becomes current.
+    /// Ends the current subsegment; its parent becomes current, or nothing once the segment has been sent.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current subsegment.
-    pub fn end_subsegment(&self) -> Result<(), Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current subsegment.
+    pub fn end_subsegment(&self) -> Result<(), ContextMissingError> {
         let current = context::current();
-        if current.as_ref().is_some_and(|e| !e.is_sampled()) {
-            // Unrecorded subsegments never become current; there is nothing to end.
+        if let Some(entity) = current.as_ref().filter(|e| !e.is_sampled()) {
+            // The subsegments of an unsampled trace never become current: there is nothing to end. One begun
+            // without sampling under a sampled entity does, and gives the context back to that entity.
+            if !entity.is_segment()
+                && let Some(parent) = entity.parent()
+            {
+                context::replace(parent.open_self_or_ancestor());
+            }
             return Ok(());
         }
         match current.filter(|e| !e.is_segment()) {
             Some(entity) => {
-                let parent = self.parent_of(&entity);
+                // The nearest open ancestor, found before the end folds this entity into its tree: none when the
+                // segment has ended, and is sent with its last subsegment.
+                let next = entity.parent().and_then(|p| p.open_self_or_ancestor());
                 entity.end();
-                context::replace(parent);
+                context::replace(next);
                 Ok(())
             }
             None => self
@@ -201,8 +216,8 @@ impl Recorder {
     /// current until then; once the segment is sent, the context is cleared.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current segment.
-    pub fn end_segment(&self) -> Result<(), Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current segment.
+    pub fn end_segment(&self) -> Result<(), ContextMissingError> {
         match context::current() {
             Some(entity) => {
                 let segment = entity.segment();
@@ -221,8 +236,8 @@ impl Recorder {
     /// The current entity.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is none.
-    pub fn current_entity(&self) -> Result<Option<Entity>, Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is none.
+    pub fn current_entity(&self) -> Result<Option<Entity>, ContextMissingError> {
         match context::current() {
             Some(e) => Ok(Some(e)),
             None => self.context_missing("no current entity"),
@@ -232,16 +247,16 @@ impl Recorder {
     /// The segment of the current entity.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is none.
-    pub fn current_segment(&self) -> Result<Option<Entity>, Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is none.
+    pub fn current_segment(&self) -> Result<Option<Entity>, ContextMissingError> {
         Ok(self.current_entity()?.map(|e| e.segment()))
     }
 
     /// The current entity if it is a subsegment.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current entity.
-    pub fn current_subsegment(&self) -> Result<Option<Entity>, Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity.
+    pub fn current_subsegment(&self) -> Result<Option<Entity>, ContextMissingError> {
         Ok(self.current_entity()?.filter(|e| !e.is_segment()))
     }
 
@@ -263,12 +278,12 @@ impl Recorder {
     /// Adds an annotation to the current entity.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current entity.
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity.
     pub fn put_annotation(
         &self,
         key: &str,
         value: impl Into<AnnotationValue>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), ContextMissingError> {
         if let Some(e) = self.current_entity()? {
             e.put_annotation(key, value);
         }
@@ -278,27 +293,80 @@ impl Recorder {
     /// Adds metadata to the current entity, in the `default` namespace.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current entity.
-    pub fn put_metadata<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<(), Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity.
+    pub fn put_metadata<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), ContextMissingError> {
         if let Some(e) = self.current_entity()? {
             e.put_metadata(key, value);
         }
         Ok(())
     }
 
-    /// Runs `f` inside a new segment that ends (and records a panic) when `f` returns.
+    /// Runs `f` inside a new segment that ends (and records a panic) when `f` returns. To record a returned
+    /// `Err` as well, use [`Recorder::try_in_segment`].
     pub fn in_segment<R>(&self, name: &str, f: impl FnOnce(&Entity) -> R) -> R {
         let guard = self.begin_segment(name);
         f(&guard)
     }
 
-    /// Runs `f` inside a new subsegment of the current entity.
+    /// Runs `f` inside a new segment, and records the error it returns (with its `source()` chain) as a
+    /// fault, and a panic as one too. The result is returned unchanged.
+    ///
+    /// ```
+    /// # use xray_sdk_core::{Recorder, emitter::MemoryEmitter, sampling::AlwaysSample};
+    /// # let emitter = MemoryEmitter::new();
+    /// # let recorder = Recorder::builder().emitter(emitter.clone()).sampler(AlwaysSample).build()?;
+    /// let parsed = recorder.try_in_segment("parse", |_| "forty-two".parse::<u32>());
+    /// assert!(parsed.is_err());
+    /// # assert_eq!(emitter.documents()[0].fault, Some(true));
+    /// # Ok::<(), xray_sdk_core::BuildError>(())
+    /// ```
+    pub fn try_in_segment<T, E: std::error::Error + 'static>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Entity) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let guard = self.begin_segment(name);
+        let result = f(&guard);
+        if let Err(e) = &result {
+            guard.add_error(e);
+        }
+        result
+    }
+
+    /// Runs `f` inside a new subsegment of the current entity. To record a returned `Err` as well, use
+    /// [`Recorder::try_in_subsegment`].
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current entity; `f` is not run then.
-    pub fn in_subsegment<R>(&self, name: &str, f: impl FnOnce(&Entity) -> R) -> Result<R, Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity; `f` is not run then.
+    pub fn in_subsegment<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Entity) -> R,
+    ) -> Result<R, ContextMissingError> {
         let guard = self.begin_subsegment(name)?;
         Ok(f(&guard))
+    }
+
+    /// Runs `f` inside a new subsegment of the current entity, and records the error it returns (with its
+    /// `source()` chain) as a fault. `f`'s result is returned unchanged, inside the outer `Ok`.
+    ///
+    /// # Errors
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity; `f` is not run then.
+    pub fn try_in_subsegment<T, E: std::error::Error + 'static>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Entity) -> Result<T, E>,
+    ) -> Result<Result<T, E>, ContextMissingError> {
+        let guard = self.begin_subsegment(name)?;
+        let result = f(&guard);
+        if let Err(e) = &result {
+            guard.add_error(e);
+        }
+        Ok(result)
     }
 
     /// Runs a future inside a new segment, which is current wherever the future is polled. The segment ends
@@ -314,21 +382,60 @@ impl Recorder {
     /// polled.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no current entity; the future is not run.
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity; the future is not run.
     pub async fn in_subsegment_async<F: Future>(
         &self,
         name: &str,
         future: F,
-    ) -> Result<F::Output, Error> {
+    ) -> Result<F::Output, ContextMissingError> {
         let guard = self.subsegment(name).begin_detached()?.fault_if_dropped();
         let output = future.in_entity(guard.entity().clone()).await;
         guard.end();
         Ok(output)
     }
 
+    /// As [`Recorder::in_segment_async`], recording the error the future returns (with its `source()` chain)
+    /// as a fault.
+    pub async fn try_in_segment_async<T, E, F>(&self, name: &str, future: F) -> Result<T, E>
+    where
+        E: std::error::Error + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
+        let guard = self.segment(name).begin_detached().fault_if_dropped();
+        let output = future.in_entity(guard.entity().clone()).await;
+        if let Err(e) = &output {
+            guard.add_error(e);
+        }
+        guard.end();
+        output
+    }
+
+    /// As [`Recorder::in_subsegment_async`], recording the error the future returns (with its `source()` chain)
+    /// as a fault.
+    ///
+    /// # Errors
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no current entity; the future is not run.
+    pub async fn try_in_subsegment_async<T, E, F>(
+        &self,
+        name: &str,
+        future: F,
+    ) -> Result<Result<T, E>, ContextMissingError>
+    where
+        E: std::error::Error + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
+        let guard = self.subsegment(name).begin_detached()?.fault_if_dropped();
+        let output = future.in_entity(guard.entity().clone()).await;
+        if let Err(e) = &output {
+            guard.add_error(e);
+        }
+        guard.end();
+        Ok(output)
+    }
+
     /// Waits until every document recorded so far has been sent, or `timeout` passes.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.inner.emitter.flush(timeout)
+        self.inner.pipeline.emitter.flush(timeout)
     }
 
     /// Flushes and stops background work (the sampler's pollers).
@@ -339,36 +446,18 @@ impl Recorder {
     }
 
     /// Applies the context-missing strategy.
-    pub(crate) fn context_missing<T>(&self, what: &str) -> Result<Option<T>, Error> {
+    pub(crate) fn context_missing<T>(&self, what: &str) -> Result<Option<T>, ContextMissingError> {
         context_missing(self.inner.config.context_missing, what)
-    }
-
-    fn parent_of(&self, entity: &Entity) -> Option<Entity> {
-        let Repr::Recorded {
-            trace,
-            node,
-            segment_id,
-            ..
-        } = &entity.repr
-        else {
-            return None;
-        };
-        let (parent, id) = trace.parent(*node)?;
-        Some(Entity {
-            repr: Repr::Recorded {
-                trace: Arc::clone(trace),
-                node: parent,
-                id,
-                segment_id: *segment_id,
-            },
-        })
     }
 }
 
 /// Applies a context-missing strategy.
-pub(crate) fn context_missing<T>(strategy: ContextMissing, what: &str) -> Result<Option<T>, Error> {
+pub(crate) fn context_missing<T>(
+    strategy: ContextMissing,
+    what: &str,
+) -> Result<Option<T>, ContextMissingError> {
     match strategy {
-        ContextMissing::RuntimeError => Err(Error::ContextMissing),
+        ContextMissing::RuntimeError => Err(ContextMissingError),
         ContextMissing::LogError => {
             log::error!(
                 "X-Ray: cannot find the current segment or subsegment ({what}); make sure a segment is open"
@@ -376,71 +465,5 @@ pub(crate) fn context_missing<T>(strategy: ContextMissing, what: &str) -> Result
             Ok(None)
         }
         ContextMissing::IgnoreError => Ok(None),
-    }
-}
-
-/// A subsegment of `parent`.
-#[inline]
-pub(crate) fn begin_child(
-    parent: &Entity,
-    name: &str,
-    namespace: Option<Namespace>,
-    start_time: Option<f64>,
-    without_sampling: bool,
-) -> Entity {
-    match &parent.repr {
-        Repr::Recorded {
-            trace,
-            node,
-            id,
-            segment_id,
-        } if !without_sampling => {
-            let inner = &trace.recorder;
-            let mut name = sanitize_name(name);
-            if name.is_empty() {
-                name = "subsegment".into();
-            }
-            let child_id = EntityId::new();
-            let start = start_time.unwrap_or_else(|| inner.now());
-            let mut doc = crate::entity::recycle::document(child_id, &name, start);
-            doc.parent_id = Some(*id);
-            doc.kind = Some(DocumentType::Subsegment);
-            doc.namespace = namespace;
-            match trace.add_child(*node, doc) {
-                Ok(index) => Entity {
-                    repr: Repr::Recorded {
-                        trace: Arc::clone(trace),
-                        node: index,
-                        id: child_id,
-                        segment_id: *segment_id,
-                    },
-                },
-                Err(crate::entity::trace::AddError::TooMany) => {
-                    log::debug!(
-                        "X-Ray: a subsegment was not recorded: its segment already holds {} subsegments",
-                        crate::entity::trace::MAX_SUBSEGMENTS
-                    );
-                    Entity::not_recorded(trace.trace_id, inner.noop_id(), false, None)
-                }
-                Err(crate::entity::trace::AddError::ParentGone) => {
-                    log::debug!(
-                        "X-Ray: a subsegment was not recorded: its parent has already been sent"
-                    );
-                    Entity::not_recorded(trace.trace_id, inner.noop_id(), false, None)
-                }
-            }
-        }
-        Repr::Recorded { trace, .. } => Entity::not_recorded(
-            trace.trace_id,
-            trace.recorder.noop_id(),
-            false,
-            (!trace.origin_data.is_empty()).then(|| Arc::new(trace.origin_data.clone())),
-        ),
-        Repr::NotRecorded {
-            trace_id,
-            id,
-            origin_data,
-            ..
-        } => Entity::not_recorded(*trace_id, *id, false, origin_data.clone()),
     }
 }

@@ -1,16 +1,15 @@
 //! Segments and subsegments with options.
 
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use xray_sdk_types::rules::sanitize_name;
-use xray_sdk_types::{EntityId, Namespace, TraceHeader, TraceId};
+use xray_sdk_types::{Namespace, TraceHeader};
 
-use super::{Recorder, begin_child};
-use crate::Error;
-use crate::context;
-use crate::entity::trace::Trace;
-use crate::entity::{Entity, Repr, SegmentGuard, SubsegmentGuard};
+use super::Recorder;
+use crate::ContextMissingError;
+use crate::context::{self, SegmentGuard, SubsegmentGuard};
+use crate::entity::{Entity, SegmentStart};
 use crate::sampling::{SamplingDecision, SamplingRequest};
 
 /// A segment about to begin. Made by [`Recorder::segment`].
@@ -97,23 +96,17 @@ impl<'a> SegmentBuilder<'a> {
     fn begin_entity(self) -> Entity {
         let inner = &self.recorder.inner;
         let header = self.header;
-        let incoming_root = header.and_then(|h| h.root);
-        let origin_data = header.map(|h| h.data.as_slice()).unwrap_or_default();
-
-        if !inner.config.enabled {
-            return Entity::not_recorded(
-                incoming_root.unwrap_or(TraceId::NOOP),
-                EntityId::NOOP,
-                true,
-                None,
-            );
+        if !inner.enabled.load(Ordering::Relaxed) {
+            return Entity::passthrough_segment(header);
         }
+        let incoming_root = header.and_then(|h| h.root);
+        let forwarded = header.map(|h| h.data.as_slice()).unwrap_or_default();
 
-        // The name is worked out only when something needs it: the sampler, or a recorded segment.
+        // The name is worked out only when something needs it: the sampler, or a sampled segment.
         let name = || {
             let name = sanitize_name(self.name);
             if name.is_empty() {
-                self.recorder.segment_name(None).to_owned().into()
+                self.recorder.segment_name(None).into()
             } else {
                 name
             }
@@ -138,35 +131,27 @@ impl<'a> SegmentBuilder<'a> {
 
         let trace_id = incoming_root.unwrap_or_default();
         if !decision.sampled {
-            let data = (!origin_data.is_empty()).then(|| Arc::new(origin_data.to_vec()));
-            return Entity::not_recorded(trace_id, inner.noop_id(), true, data);
+            return Entity::unsampled_segment(trace_id, inner.pipeline.noop_id(), forwarded);
         }
 
-        let id = EntityId::new();
-        let start = match self.start_time {
-            Some(t) => xray_sdk_types::time::epoch_seconds(t),
-            None => inner.now(),
-        };
         let name = sanitized.unwrap_or_else(name);
-        let mut doc = crate::entity::recycle::document(id, &name, start);
-        doc.trace_id = Some(trace_id);
-        doc.parent_id = header.and_then(|h| h.parent);
-        doc.origin = inner.config.origin.clone();
         let mut aws = inner.aws_template.clone();
         if let (Some(rule), Some(xray)) = (decision.rule_name, aws.xray.as_mut()) {
             xray.sampling_rule_name = Some((*rule).into());
         }
-        doc.aws = Some(Box::new(aws));
-        doc.service = Some(Box::new(inner.service_template.clone()));
-        let trace = Trace::new(Arc::clone(inner), trace_id, origin_data.to_vec(), doc);
-        Entity {
-            repr: Repr::Recorded {
-                trace,
-                node: 0,
-                id,
-                segment_id: id,
+        Entity::sampled_segment(
+            &inner.pipeline,
+            SegmentStart {
+                name: &name,
+                trace_id,
+                parent_id: header.and_then(|h| h.parent),
+                start_time: self.start_time.map(xray_sdk_types::time::epoch_seconds),
+                origin: inner.config.origin.clone(),
+                aws,
+                service: inner.service_template.clone(),
+                forwarded,
             },
-        }
+        )
     }
 }
 
@@ -222,11 +207,11 @@ impl<'a> SubsegmentBuilder<'a> {
     /// Begins the subsegment and makes it current until the guard drops.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no parent.
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no parent.
     #[inline]
-    pub fn begin(self) -> Result<SubsegmentGuard, Error> {
+    pub fn begin(self) -> Result<SubsegmentGuard, ContextMissingError> {
         let (entity, inherits) = self.begin_entity()?;
-        // A child of an unrecorded entity is unrecorded too and propagates exactly what its parent does, so
+        // A child of an unsampled entity is unsampled too and propagates exactly what its parent does, so
         // the context is left alone: the unsampled path stays nearly free.
         Ok(if inherits {
             SubsegmentGuard::detached(entity)
@@ -238,21 +223,14 @@ impl<'a> SubsegmentBuilder<'a> {
     /// Begins the subsegment without touching the current context.
     ///
     /// # Errors
-    /// [`Error::ContextMissing`] under `RUNTIME_ERROR` when there is no parent.
-    pub fn begin_detached(self) -> Result<SubsegmentGuard, Error> {
+    /// [`ContextMissingError`] under `RUNTIME_ERROR` when there is no parent.
+    pub fn begin_detached(self) -> Result<SubsegmentGuard, ContextMissingError> {
         Ok(SubsegmentGuard::detached(self.begin_entity()?.0))
     }
 
-    /// The new entity, and whether it merely inherits from an unrecorded parent.
+    /// The new entity, and whether it merely inherits from an unsampled parent.
     #[inline]
-    fn begin_entity(self) -> Result<(Entity, bool), Error> {
-        let inner = &self.recorder.inner;
-        if !inner.config.enabled {
-            return Ok((
-                Entity::not_recorded(TraceId::NOOP, EntityId::NOOP, false, None),
-                true,
-            ));
-        }
+    fn begin_entity(self) -> Result<(Entity, bool), ContextMissingError> {
         let start = self.start_time.map(xray_sdk_types::time::epoch_seconds);
         let current;
         let parent = match self.parent {
@@ -262,28 +240,19 @@ impl<'a> SubsegmentBuilder<'a> {
                     current = c;
                     &current
                 }
+                None if !self.recorder.is_enabled() => {
+                    return Ok((Entity::orphan_subsegment(), false));
+                }
                 None => {
-                    let missing: Option<()> = self
+                    let _: Option<()> = self
                         .recorder
                         .context_missing(&format!("cannot begin subsegment {:?}", self.name))?;
-                    let _ = missing;
-                    return Ok((
-                        Entity::not_recorded(TraceId::NOOP, EntityId::NOOP, false, None),
-                        false,
-                    ));
+                    return Ok((Entity::orphan_subsegment(), false));
                 }
             },
         };
         let inherits = !parent.is_sampled();
-        Ok((
-            begin_child(
-                parent,
-                self.name,
-                self.namespace,
-                start,
-                self.without_sampling,
-            ),
-            inherits,
-        ))
+        let child = parent.child(self.name, self.namespace, start, self.without_sampling);
+        Ok((child, inherits))
     }
 }

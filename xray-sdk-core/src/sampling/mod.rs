@@ -20,12 +20,14 @@ use xray_sdk_types::SamplingFlag;
 
 use crate::clock::Clock;
 
+#[cfg(feature = "centralized-sampling")]
 pub mod centralized;
 pub mod local;
 mod pattern;
 mod random;
 mod reservoir;
 
+#[cfg(feature = "centralized-sampling")]
 pub use centralized::{CentralizedSampler, CentralizedSamplerBuilder, PollError, PollIntervals};
 pub use local::{LocalSampler, LocalSamplerBuilder, load_rules_file};
 

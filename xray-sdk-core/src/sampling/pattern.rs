@@ -58,6 +58,7 @@ impl<'a> Text<'a> {
 
     /// The key to compare with [`Pattern::literal_key`]: the hash, for an ASCII text.
     #[inline]
+    #[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
     pub(crate) fn literal_key(&self) -> Option<u64> {
         self.is_ascii().then(|| self.hash())
     }
@@ -223,6 +224,7 @@ impl Pattern {
 
     /// For a literal pattern, a key that an ASCII text must have to match ([`Text::literal_key`]); 0 for the
     /// other patterns.
+    #[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
     pub(crate) fn literal_key(&self) -> u64 {
         if self.kind == Kind::Literal {
             self.hash
@@ -425,6 +427,7 @@ mod tests {
 
 /// The fields of a request, prepared once per decision.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "centralized-sampling"), allow(dead_code))]
 pub(crate) struct Fields<'a> {
     pub(crate) service: Option<Text<'a>>,
     pub(crate) service_type: Option<Text<'a>>,

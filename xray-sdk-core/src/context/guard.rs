@@ -1,10 +1,10 @@
-//! Guards that end their entity when dropped.
+//! Guards that end their entity when dropped, and give the context back as it was.
 
 use std::ops::Deref;
 use std::time::SystemTime;
 
-use super::Entity;
 use crate::context;
+use crate::entity::Entity;
 
 /// How a guard relates to the current context.
 #[derive(Debug)]
@@ -42,13 +42,21 @@ impl GuardInner {
         if state == State::Ended {
             return;
         }
+        // What becomes current again is worked out before the entity ends, while what it waits on is still in
+        // its tree. Guards dropped out of order: what was current before may have ended meanwhile, and an ended
+        // entity must not become current again; its nearest open ancestor does.
+        let restore = match &mut self.scope {
+            Scope::Attached { previous } if context::is_current(&self.entity) => {
+                Some(previous.take().and_then(|p| p.open_self_or_ancestor()))
+            }
+            _ => None,
+        };
         if self.entity.is_sampled() {
-            self.end_recorded(end_time, state == State::OpenFaultIfDropped);
+            self.end_sampled(end_time, state == State::OpenFaultIfDropped);
         }
-        if let Scope::Attached { previous } = &mut self.scope
-            && context::is_current(&self.entity)
-        {
-            context::replace(previous.take());
+        // An entity open before this one ended is still open: ending a child never ends its ancestors.
+        if let Some(next) = restore {
+            context::replace(next);
         }
     }
 
@@ -60,7 +68,7 @@ impl GuardInner {
     }
 
     #[inline(never)]
-    fn end_recorded(&mut self, end_time: Option<f64>, cancelled: bool) {
+    fn end_sampled(&mut self, end_time: Option<f64>, cancelled: bool) {
         if std::thread::panicking() {
             self.entity.record_panic(None);
         } else if cancelled {
@@ -168,3 +176,23 @@ guard_type!(
     /// the subsegment is the current entity; afterwards its parent is current again.
     SubsegmentGuard
 );
+
+impl Entity {
+    /// Begins a subsegment of this entity (not of the current context), for work handed to another thread or
+    /// task. The guard ends it on drop; it does not change the current context.
+    ///
+    /// ```
+    /// # let recorder = xray_sdk_core::Recorder::builder()
+    /// #     .emitter(xray_sdk_core::emitter::MemoryEmitter::new()).build().unwrap();
+    /// let segment = recorder.begin_segment("batch");
+    /// let entity = segment.entity().clone();
+    /// std::thread::spawn(move || {
+    ///     let _work = entity.begin_subsegment("worker");
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
+    pub fn begin_subsegment(&self, name: &str) -> SubsegmentGuard {
+        SubsegmentGuard::detached(self.child(name, None, None, false))
+    }
+}
