@@ -64,7 +64,7 @@ fn encode_into(
     if body_len(buf) <= max_doc {
         send(buf);
         report.datagrams += 1;
-        crate::entity::recycle::recycle(doc);
+        super::reuse::recycle(doc);
         return;
     }
     if !doc.subsegments.is_empty() {

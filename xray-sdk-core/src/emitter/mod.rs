@@ -7,6 +7,7 @@
 pub mod encode;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
+pub(crate) mod reuse;
 #[cfg(feature = "udp-emitter")]
 mod udp;
 
@@ -24,8 +25,7 @@ use xray_sdk_types::Document;
 /// Receives finished segments and independent subsegments. Called on the request path: implementations must
 /// not block, must not panic, and must not surface failures to the caller (count and log them instead).
 pub trait Emitter: Send + Sync + fmt::Debug + 'static {
-    /// Takes one document to send. Documents are large and travel in their boxes, from the recorder to the
-    /// emitter to the encoder and back to be reused, moved as pointers.
+    /// Takes one document to send, in its box (documents are large: they move as pointers).
     fn emit(&self, document: Box<Document>);
 
     /// Waits until every document emitted so far has been sent, or `timeout` passes. Returns whether

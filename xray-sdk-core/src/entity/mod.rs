@@ -10,7 +10,6 @@
 
 mod exception;
 mod pipeline;
-pub(crate) mod recycle;
 mod tree;
 
 pub(crate) use exception::short_type_name;
@@ -149,9 +148,9 @@ impl PartialEq for Entity {
     }
 }
 
-/// A document for a new entity.
+/// A document for a new entity: one the encoder emptied for reuse, or a new one.
 fn new_document(id: EntityId, name: &str, start_time: f64) -> Box<Document> {
-    recycle::document(id, name, start_time)
+    crate::emitter::reuse::document(id, name, start_time)
 }
 
 impl Entity {
@@ -546,7 +545,7 @@ impl Entity {
             let exists = doc.metadata.get(namespace).is_some_and(|m| m.get(key).is_some());
             if entries < MAX_METADATA_ENTRIES || exists {
                 doc.metadata
-                    .get_or_insert_with(namespace, recycle::namespace)
+                    .get_or_insert_with(namespace, crate::emitter::reuse::namespace)
                     .insert(key, value);
             } else {
                 log::debug!(
