@@ -26,6 +26,13 @@ pub struct ContextMissingError;
 
 /// Why a recorder could not be built. Every problem of configuration is reported here, once, rather than at
 /// run time.
+///
+/// ```
+/// use xray_sdk_core::{BuildError, Recorder};
+///
+/// let error = Recorder::builder().daemon_address("not an address").build().unwrap_err();
+/// assert!(matches!(error, BuildError::DaemonAddress { .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {

@@ -421,6 +421,17 @@ impl Entity {
     }
 
     /// Whether this entity has ended. Unsampled entities are never recorded, and never end.
+    ///
+    /// ```
+    /// # use xray_sdk_core::{Recorder, emitter::MemoryEmitter, sampling::AlwaysSample};
+    /// # let recorder = Recorder::builder().emitter(MemoryEmitter::new()).sampler(AlwaysSample).build()?;
+    /// let segment = recorder.begin_segment("job");
+    /// let entity = segment.entity().clone();
+    /// assert!(!entity.has_ended());
+    /// drop(segment);
+    /// assert!(entity.has_ended());
+    /// # Ok::<(), xray_sdk_core::BuildError>(())
+    /// ```
     pub fn has_ended(&self) -> bool {
         match &self.repr {
             Repr::Sampled { tree, node, id, .. } => tree.has_ended(*node, *id),

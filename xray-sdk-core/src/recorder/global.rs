@@ -46,6 +46,14 @@ pub fn install(recorder: Recorder) -> Result<FlushGuard, InstallError> {
 }
 
 /// A global recorder was already in place; the recorder that was not installed is handed back.
+///
+/// ```
+/// # use xray_sdk_core::{Recorder, emitter::MemoryEmitter, recorder::install};
+/// # let recorder = || Recorder::builder().emitter(MemoryEmitter::new()).build().unwrap();
+/// let _first = install(recorder()).unwrap();
+/// let refused = install(recorder()).unwrap_err();
+/// let _still_usable = refused.recorder.begin_segment("elsewhere");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("a process-wide X-Ray recorder is already installed")]
 pub struct InstallError {
@@ -55,6 +63,14 @@ pub struct InstallError {
 
 /// Flushes the installed recorder when dropped, waiting at most its timeout (2 s unless changed), and stops its
 /// background work. Made by [`install`].
+///
+/// ```
+/// # use xray_sdk_core::{Recorder, emitter::MemoryEmitter, recorder::install};
+/// # let recorder = Recorder::builder().emitter(MemoryEmitter::new()).build().unwrap();
+/// let guard = install(recorder).unwrap().timeout(std::time::Duration::from_millis(500));
+/// // ... the program ...
+/// drop(guard); // waits up to 500 ms for the last documents to be sent
+/// ```
 #[derive(Debug)]
 #[must_use = "the recorder is flushed when this guard is dropped: keep it alive until the program ends"]
 pub struct FlushGuard {
