@@ -35,7 +35,7 @@ enum State {
 }
 
 impl GuardInner {
-    /// Ends the entity once. The unrecorded case (restoring the context at most) stays small enough to inline.
+    /// Ends the entity once. The unsampled case (restoring the context at most) stays small enough to inline.
     #[inline]
     fn finish(&mut self, end_time: Option<f64>) {
         let state = std::mem::replace(&mut self.state, State::Ended);
