@@ -58,6 +58,9 @@ pub mod emitter;
 pub mod entity;
 mod error;
 pub mod http;
+#[cfg(any(feature = "centralized-sampling", feature = "plugins"))]
+mod net;
+pub mod plugins;
 pub mod recorder;
 pub mod sampling;
 

@@ -784,6 +784,7 @@ fn merge_aws(into: &mut Aws, from: Aws) {
         ecs,
         eks,
         elastic_beanstalk,
+        cloudwatch_logs,
         xray
     );
     into.extra.extend(from.extra);

@@ -12,6 +12,7 @@ use crate::config::env::{self, EnvSource, ProcessEnv, parse_bool};
 use crate::config::{Config, ContextMissing, DaemonAddress, DynamicNaming};
 use crate::emitter::{Emitter, NoopEmitter, SharedEmitter};
 use crate::entity::{Limits, Pipeline};
+use crate::plugins::PlatformSlot;
 use crate::sampling::{LocalSampler, NeverSample, Sampler, SharedSampler};
 
 /// The SDK's name, as recorded in `aws.xray.sdk`.
@@ -36,6 +37,8 @@ pub struct RecorderBuilder {
     aws: Aws,
     sampling_rules: Option<std::path::PathBuf>,
     centralized_sampling: bool,
+    #[cfg(feature = "plugins")]
+    plugins: Option<crate::plugins::Plugins>,
 }
 
 impl Default for RecorderBuilder {
@@ -51,6 +54,8 @@ impl Default for RecorderBuilder {
             aws: Aws::default(),
             sampling_rules: None,
             centralized_sampling: true,
+            #[cfg(feature = "plugins")]
+            plugins: None,
         }
     }
 }
@@ -165,6 +170,16 @@ impl RecorderBuilder {
         self
     }
 
+    /// Detects the platform the service runs on — Elastic Beanstalk, EKS, ECS, EC2 — and records it in every
+    /// segment's `aws` block and `origin` (see [`plugins`](crate::plugins)). Detection runs on its own thread
+    /// and never delays [`build`](RecorderBuilder::build) or a request; segments begun before it finishes
+    /// lack the platform. An origin or `aws` block set here by hand wins.
+    #[cfg(feature = "plugins")]
+    pub fn plugins(mut self, plugins: crate::plugins::Plugins) -> Self {
+        self.plugins = Some(plugins);
+        self
+    }
+
     /// Reads environment variables from `env` instead of the process environment.
     pub fn env(mut self, env: impl EnvSource + 'static) -> Self {
         self.env = Box::new(env);
@@ -189,6 +204,8 @@ impl RecorderBuilder {
             mut aws,
             sampling_rules,
             centralized_sampling,
+            #[cfg(feature = "plugins")]
+            plugins,
         } = self;
 
         if let Some(name) = env.var(env::TRACING_NAME).filter(|n| !n.trim().is_empty()) {
@@ -271,6 +288,13 @@ impl RecorderBuilder {
                 random_noop_ids: config.random_noop_ids,
             },
         });
+        #[cfg(feature = "plugins")]
+        let platform = match plugins.filter(|_| config.enabled) {
+            Some(plugins) => crate::plugins::start(plugins, &*env, aws.clone()),
+            None => Arc::new(PlatformSlot::none()),
+        };
+        #[cfg(not(feature = "plugins"))]
+        let platform = Arc::new(PlatformSlot::none());
         Ok(Recorder {
             inner: Arc::new(Inner {
                 enabled: AtomicBool::new(config.enabled),
@@ -280,6 +304,7 @@ impl RecorderBuilder {
                 default_name,
                 aws_template: aws,
                 service_template: service,
+                platform,
             }),
         })
     }
@@ -309,6 +334,7 @@ impl Recorder {
                 default_name: executable_name(),
                 aws_template: Aws::default(),
                 service_template: Service::default(),
+                platform: Arc::new(PlatformSlot::none()),
             }),
         }
     }

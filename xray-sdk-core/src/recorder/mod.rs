@@ -23,6 +23,7 @@ use crate::ContextMissingError;
 use crate::config::{Config, ContextMissing};
 use crate::context::{self, FutureExt, SegmentGuard, SubsegmentGuard};
 use crate::entity::{Entity, Pipeline};
+use crate::plugins::{Platform, PlatformSlot};
 use crate::sampling::SharedSampler;
 
 /// What every clone of a recorder shares.
@@ -38,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) default_name: String,
     pub(crate) aws_template: Aws,
     pub(crate) service_template: Service,
+    /// What the plugins found, once they have finished.
+    pub(crate) platform: Arc<PlatformSlot>,
 }
 
 /// Records segments and subsegments and sends them to the daemon.
@@ -115,6 +118,19 @@ impl Recorder {
     /// The sampler.
     pub fn sampler(&self) -> &SharedSampler {
         &self.inner.sampler
+    }
+
+    /// Where the service runs, as the plugins found it: `None` without plugins, while detection is under way,
+    /// or when no platform was found. See [`plugins`](crate::plugins).
+    pub fn platform(&self) -> Option<&Platform> {
+        self.inner.platform.get().map(|d| &d.platform)
+    }
+
+    /// Waits until the plugins have finished detecting, or `timeout` has passed, and returns what they found.
+    /// This blocks: call it from a setup step or a test, never on a request path. Without plugins it returns
+    /// at once.
+    pub fn wait_for_platform(&self, timeout: Duration) -> Option<&Platform> {
+        self.inner.platform.wait(timeout).map(|d| &d.platform)
     }
 
     /// The segment name for a request to `host`: by dynamic naming when configured, else the service name

@@ -111,6 +111,13 @@ impl<'a> SegmentBuilder<'a> {
                 name
             }
         };
+        // What the plugins found, once they have; an origin set on the builder wins.
+        let platform = inner.platform.get();
+        let origin = inner
+            .config
+            .origin
+            .as_deref()
+            .or(platform.map(|p| p.platform.origin));
         let mut sanitized = None;
         let decision = match self.decision {
             Some(d) => d,
@@ -123,7 +130,7 @@ impl<'a> SegmentBuilder<'a> {
                     let name = sanitized.insert(name());
                     let mut request = self.request;
                     request.service_name = name;
-                    request.service_type = inner.config.origin.as_deref();
+                    request.service_type = origin;
                     inner.sampler.should_sample(&request)
                 }
             },
@@ -135,7 +142,9 @@ impl<'a> SegmentBuilder<'a> {
         }
 
         let name = sanitized.unwrap_or_else(name);
-        let mut aws = inner.aws_template.clone();
+        let mut aws = platform
+            .map_or(&inner.aws_template, |p| &p.aws_template)
+            .clone();
         if let (Some(rule), Some(xray)) = (decision.rule_name, aws.xray.as_mut()) {
             xray.sampling_rule_name = Some((*rule).into());
         }
@@ -146,7 +155,7 @@ impl<'a> SegmentBuilder<'a> {
                 trace_id,
                 parent_id: header.and_then(|h| h.parent),
                 start_time: self.start_time.map(xray_sdk_types::time::epoch_seconds),
-                origin: inner.config.origin.clone(),
+                origin: origin.map(Into::into),
                 aws,
                 service: inner.service_template.clone(),
                 forwarded,

@@ -46,6 +46,9 @@ pub struct Aws {
     /// Elastic Beanstalk environment information.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elastic_beanstalk: Option<ElasticBeanstalk>,
+    /// The CloudWatch Logs log groups the service writes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_logs: Option<Vec<LogGroup>>,
     /// The SDK that recorded the segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xray: Option<XraySdk>,
@@ -86,6 +89,21 @@ pub struct Ecs {
     /// The container ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_arn: Option<String>,
+    /// The ARN of the cluster the task runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_arn: Option<String>,
+    /// The task's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_arn: Option<String>,
+    /// The family of the task definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_family: Option<String>,
+    /// How the task was launched: `EC2`, `FARGATE` or `EXTERNAL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// The availability zone of the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -120,6 +138,20 @@ pub struct ElasticBeanstalk {
     /// The id of the last deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<i64>,
+    /// Every other field, as received.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An entry of `aws.cloudwatch_logs`: a log group the service writes to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogGroup {
+    /// The log group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
+    /// The log group's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     /// Every other field, as received.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

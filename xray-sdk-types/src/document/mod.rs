@@ -18,7 +18,7 @@ mod sql;
 mod write;
 
 pub use annotations::AnnotationValue;
-pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, Service, XraySdk};
+pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, Service, XraySdk};
 pub use cause::{Cause, CauseDetails, Exception, StackFrame};
 pub use http::{Http, HttpRequest, HttpResponse};
 pub use map::OrderedMap;

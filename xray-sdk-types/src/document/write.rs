@@ -259,6 +259,7 @@ fn aws(out: &mut Vec<u8>, aws: &Aws) -> Result<(), serde_json::Error> {
     obj.serde(q!("ecs"), &aws.ecs)?;
     obj.serde(q!("eks"), &aws.eks)?;
     obj.serde(q!("elastic_beanstalk"), &aws.elastic_beanstalk)?;
+    obj.serde(q!("cloudwatch_logs"), &aws.cloudwatch_logs)?;
     if let Some(xray) = &aws.xray {
         xray_sdk(obj.key(q!("xray")), xray)?;
     }
