@@ -188,7 +188,7 @@ impl Drop for FakeDaemon {
     }
 }
 
-fn read_request(conn: &mut TcpStream) -> Option<Recorded> {
+pub fn read_request(conn: &mut TcpStream) -> Option<Recorded> {
     conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
