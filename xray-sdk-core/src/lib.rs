@@ -29,6 +29,7 @@
 //! | [`emitter`] | the UDP emitter, encoding within the UDP limit, the in-memory emitter |
 //! | [`config`] | daemon address, context-missing strategy, environment |
 //! | [`clock`] | injectable time |
+//! | [`plugins`] | where the service runs: Elastic Beanstalk, EKS, ECS, EC2 |
 //! | [`http`] | what every HTTP server and client integration records, framework-neutral |
 //!
 //! # Concurrency
@@ -44,6 +45,7 @@
 //! |---|---|---|
 //! | `udp-emitter` | yes | [`emitter::UdpEmitter`], the default emitter, sending to the daemon |
 //! | `centralized-sampling` | yes | [`sampling::CentralizedSampler`], the default sampler, polling the daemon's rules |
+//! | `plugins` | no | [`plugins`]: where the service runs — Elastic Beanstalk, EKS, ECS, EC2 (`RecorderBuilder::plugins`) |
 //! | `tokio` | no | `context::spawn`, which spawns a task that continues the current trace |
 //! | `test-util` | no | `MemoryEmitter` and `ManualClock` |
 //!

@@ -17,12 +17,17 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use xray_sdk::Recorder;
 use xray_sdk::actix::XrayActixMiddleware;
+use xray_sdk::plugins::Plugins;
 use xray_sdk::reqwest::XrayReqwestMiddleware;
 
 use query::query_param;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let recorder = Recorder::builder().service_name("actix-service").build()?;
+    let recorder = Recorder::builder()
+        .service_name("actix-service")
+        // Where it runs (Elastic Beanstalk, EKS, ECS, EC2), found in the background: `aws` block and origin.
+        .plugins(Plugins::all())
+        .build()?;
     let client = ClientBuilder::new(reqwest::Client::new())
         .with(XrayReqwestMiddleware::with_recorder(recorder.clone()))
         .build();

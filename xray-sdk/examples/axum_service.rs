@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use xray_sdk::Recorder;
+use xray_sdk::plugins::Plugins;
 use xray_sdk::reqwest::XrayReqwestMiddleware;
 use xray_sdk::tower::XrayHttpLayer;
 
@@ -28,7 +29,11 @@ use query::query_param;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let recorder = Recorder::builder().service_name("axum-service").build()?;
+    let recorder = Recorder::builder()
+        .service_name("axum-service")
+        // Where it runs (Elastic Beanstalk, EKS, ECS, EC2), found in the background: `aws` block and origin.
+        .plugins(Plugins::all())
+        .build()?;
     let client = ClientBuilder::new(reqwest::Client::new())
         .with(XrayReqwestMiddleware::with_recorder(recorder.clone()))
         .build();

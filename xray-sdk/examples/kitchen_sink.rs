@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use xray_sdk::types::Namespace;
 use xray_sdk::types::document::{Aws, HttpRequest, Sql};
+use xray_sdk::plugins::Plugins;
 use xray_sdk::{FutureExt, Recorder, capture, context};
 
 #[derive(Debug)]
@@ -54,7 +55,16 @@ async fn fetch_inventory(item: &'static str) -> usize {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn StdError>> {
-    let recorder = Recorder::builder().service_name("kitchen-sink").build()?;
+    let recorder = Recorder::builder()
+        .service_name("kitchen-sink")
+        // Where it runs (Elastic Beanstalk, EKS, ECS, EC2), found in the background: `aws` block and origin.
+        .plugins(Plugins::all())
+        .build()?;
+    // A server never waits for detection (its first segments just lack the platform); this one-shot program
+    // records a single trace, so it gives detection a moment.
+    if let Some(platform) = recorder.wait_for_platform(Duration::from_secs(3)) {
+        println!("running on {}", platform.origin);
+    }
     let segment = recorder.segment("kitchen-sink").sampled(true).begin();
     let trace_id = segment.trace_id();
     segment.set_user("alice");

@@ -8,6 +8,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `macros` (default) | [`capture`] |
+//! | `plugins` (default) | [`plugins`]: where the service runs — Elastic Beanstalk, EKS, ECS, EC2 — in each segment's `aws` block and `origin`, with `RecorderBuilder::plugins` |
 //! | `tokio` | `context::spawn` |
 //! | `test-util` | `emitter::MemoryEmitter`, `clock::ManualClock` |
 //! | `tower` | `xray_sdk::tower`: `XrayHttpLayer` for axum, hyper and tonic servers, `XrayHttpClientLayer` for clients |
