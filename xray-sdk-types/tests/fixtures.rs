@@ -121,7 +121,7 @@ fn typed_fields_are_read_into_their_fields() {
     assert_eq!(ec2.ami_id.as_deref(), Some("ami-003634241a8fcdec0"));
     let ecs = aws.ecs.as_ref().expect("ecs");
     assert_eq!(ecs.container_id.as_deref(), Some("d8453812a556"));
-    assert_eq!(ecs.extra["availability_zone"], "us-west-2c");
+    assert_eq!(ecs.availability_zone.as_deref(), Some("us-west-2c"));
     assert_eq!(
         aws.elastic_beanstalk.as_ref().and_then(|b| b.deployment_id),
         Some(32)
