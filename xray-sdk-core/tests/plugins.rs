@@ -471,6 +471,56 @@ fn ec2_imds_v2_fills_the_ec2_block() {
 }
 
 #[test]
+fn ec2_agrees_with_the_python_sdk_vectors() {
+    let vectors = &support::vectors()["plugins"];
+    let identity = vectors["ec2_parse"]["instance_identity_document"].to_string();
+    let imds = MetadataServer::start(move |req| match (req.method.as_str(), req.path.as_str()) {
+        ("PUT", _) => Reply::Answer(200, TOKEN.into()),
+        _ => Reply::Answer(200, identity.clone()),
+    });
+    let dir = TempDir::new();
+    let emitter = MemoryEmitter::new();
+    let url = imds.url();
+    let rec = recorder(
+        &emitter,
+        isolated(Plugins::only([Plugin::Ec2]), &dir),
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
+        AlwaysSample,
+    );
+    rec.wait_for_platform(DETECTION).unwrap();
+    let (origin, aws) = one_segment(&rec, &emitter);
+    assert_eq!(origin, vectors["names"]["EC2Plugin"]["origin"]);
+    // The Python SDK names the instance type `instance_type`; X-Ray's documented field is `instance_size`.
+    let mut expected = vectors["ec2_parse"]["runtime_context"].clone();
+    let size = expected
+        .as_object_mut()
+        .unwrap()
+        .remove("instance_type")
+        .unwrap();
+    expected["instance_size"] = size;
+    assert_eq!(aws["ec2"], expected);
+    // The same two requests, with the same headers.
+    let requests = imds.requests();
+    for (sent, expected) in requests
+        .iter()
+        .zip(vectors["ec2_requests"].as_array().unwrap())
+    {
+        let url = expected["url"].as_str().unwrap();
+        assert_eq!(sent.method, expected["method"]);
+        assert_eq!(
+            sent.path,
+            url.strip_prefix("http://169.254.169.254").unwrap()
+        );
+        for (name, value) in expected["headers"].as_object().unwrap() {
+            let value = value.as_str().unwrap();
+            let value = if value.starts_with('<') { TOKEN } else { value };
+            assert_eq!(sent.header(name), Some(value), "{name}");
+        }
+    }
+    assert_eq!(requests.len(), 2);
+}
+
+#[test]
 fn ec2_falls_back_to_imds_v1() {
     let imds = MetadataServer::start(imds_v1);
     let dir = TempDir::new();
@@ -951,8 +1001,8 @@ fn centralized_rules_match_the_detected_service_type() {
 
 #[test]
 fn a_hanging_metadata_service_delays_neither_build_nor_the_first_segment() {
-    // The service hangs until the test releases it, with a timeout far longer than the test: if build() or a
-    // segment waited on detection, this test would never end.
+    // The service hangs until the test releases it, and requests have no deadline: if build() or a segment
+    // waited on detection, this test would never end.
     let imds = MetadataServer::start(|req| Reply::Hang(Box::new(imds_v2(req))));
     let dir = TempDir::new();
     let emitter = MemoryEmitter::new();
@@ -960,7 +1010,7 @@ fn a_hanging_metadata_service_delays_neither_build_nor_the_first_segment() {
     let asked = ServiceTypes::default();
     let rec = recorder(
         &emitter,
-        isolated(Plugins::all(), &dir).timeout(Duration::from_secs(3600)),
+        isolated(Plugins::all(), &dir).timeout(Duration::MAX),
         &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url)],
         asked.clone(),
     );

@@ -8,9 +8,9 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use xray_sdk::plugins::Plugins;
 use xray_sdk::types::Namespace;
 use xray_sdk::types::document::{Aws, HttpRequest, Sql};
-use xray_sdk::plugins::Plugins;
 use xray_sdk::{FutureExt, Recorder, capture, context};
 
 #[derive(Debug)]

@@ -65,7 +65,8 @@ impl Client {
         body: Option<Body<'_>>,
     ) -> Result<Response, HttpError> {
         let request = self.request_bytes(method, path, headers, body)?;
-        let deadline = Instant::now() + self.timeout;
+        // A timeout too long for the clock means no deadline.
+        let deadline = Instant::now().checked_add(self.timeout);
         let addr: SocketAddr = self.endpoint.resolve().map_err(HttpError::Connect)?;
         let mut stream = TcpStream::connect_timeout(&addr, self.timeout).map_err(|e| {
             if e.kind() == ErrorKind::TimedOut {
@@ -150,7 +151,10 @@ impl Client {
     }
 }
 
-fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
+fn remaining(deadline: Option<Instant>) -> Result<Duration, HttpError> {
+    let Some(deadline) = deadline else {
+        return Ok(Duration::from_secs(u64::from(u32::MAX)));
+    };
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         Err(HttpError::Timeout)

@@ -112,20 +112,27 @@ impl PlatformSlot {
         self.wake.notify_all();
     }
 
-    /// Waits until detection has finished or `timeout` has passed.
+    /// Waits until detection has finished or `timeout` has passed (any length, `Duration::MAX` included).
     pub(crate) fn wait(&self, timeout: Duration) -> Option<&Detected> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let mut finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
         while !*finished {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            finished = self
-                .wake
-                .wait_timeout(finished, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            finished = match deadline {
+                None => self
+                    .wake
+                    .wait(finished)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.wake
+                        .wait_timeout(finished, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
         drop(finished);
         self.get()
