@@ -13,7 +13,7 @@
 //!     .plugins(Plugins::all()) // or Plugins::only([Plugin::Ecs, Plugin::Ec2])
 //!     .build()?;
 //! # }
-//! # Ok::<(), xray_sdk_core::Error>(())
+//! # Ok::<(), xray_sdk_core::BuildError>(())
 //! ```
 //!
 //! | plugin | found when | records | origin |
