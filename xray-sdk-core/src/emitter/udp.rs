@@ -16,6 +16,7 @@ use xray_sdk_types::framing::MAX_DATAGRAM_SIZE;
 
 use super::Emitter;
 use super::encode::{EncodeReport, encode};
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Endpoint;
 
 /// The default number of datagrams waiting to be sent before new ones are dropped.
@@ -34,6 +35,16 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_millis(10);
 const TARGET_BURST: usize = 64 * 1024;
 /// How long the queue stays empty before the thread goes back to blocking.
 const QUIET_BEFORE_BLOCKING: Duration = Duration::from_millis(20);
+
+/// How often the sending thread looks the daemon's name up again while sends succeed, so that a daemon whose
+/// address changes (a restarted sidecar, service discovery) is found again.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// The shortest time between a look-up and another after a failure: a name that does not resolve, or a send
+/// the daemon's host refused.
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Finds the daemon's address: [`Endpoint::resolve`], or a test's own answers.
+type Resolve = Box<dyn Fn(&Endpoint) -> std::io::Result<SocketAddr> + Send>;
 
 enum Message {
     Datagram(Vec<u8>),
@@ -103,6 +114,10 @@ pub struct UdpEmitterStats {
 /// datagrams for a background thread: it never waits on I/O, and a full queue drops the datagram (counted,
 /// and logged once in a while). Send errors are counted and logged, never returned. No datagram exceeds the
 /// UDP limit (see [`encode`]).
+///
+/// The background thread looks the daemon's host name up on first use, again every minute, and after a send
+/// the daemon's host refused (at most every few seconds), so that a daemon whose address changes (a restarted
+/// sidecar, service discovery) is found again; `emit` never waits on a look-up.
 #[derive(Debug)]
 pub struct UdpEmitter {
     queue: SyncSender<Message>,
@@ -137,16 +152,53 @@ impl UdpEmitter {
         capacity: usize,
         max_datagram: usize,
     ) -> std::io::Result<Self> {
+        Self::start(
+            endpoint,
+            capacity,
+            max_datagram,
+            Box::new(Endpoint::resolve),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// An emitter whose sending thread finds the daemon with `resolve`, and tells the time for its look-ups by
+    /// `clock`.
+    #[cfg(test)]
+    fn with_resolver(
+        endpoint: Endpoint,
+        resolve: Resolve,
+        clock: SharedClock,
+    ) -> std::io::Result<Self> {
+        Self::start(
+            endpoint,
+            DEFAULT_QUEUE_CAPACITY,
+            MAX_DATAGRAM_SIZE,
+            resolve,
+            clock,
+        )
+    }
+
+    fn start(
+        endpoint: Endpoint,
+        capacity: usize,
+        max_datagram: usize,
+        resolve: Resolve,
+        clock: SharedClock,
+    ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::sync_channel(capacity.max(1));
         let counters = Arc::new(Counters::default());
         let buffers = Arc::new(Buffers::default());
+        let now = clock.monotonic();
         let worker = Worker {
             endpoint: endpoint.clone(),
             capacity: capacity.max(1),
             buffers: Arc::clone(&buffers),
             counters: Arc::clone(&counters),
+            resolve,
+            clock,
             target: None,
-            next_resolve: Instant::now(),
+            next_refresh: now,
+            next_retry: now,
         };
         let sender = std::thread::Builder::new()
             .name("xray-udp-emitter".to_owned())
@@ -278,8 +330,36 @@ struct Worker {
     capacity: usize,
     buffers: Arc<Buffers>,
     counters: Arc<Counters>,
-    target: Option<(UdpSocket, SocketAddr)>,
-    next_resolve: Instant,
+    resolve: Resolve,
+    /// This thread's clock for its look-ups (only its monotonic time is read).
+    clock: SharedClock,
+    target: Option<Target>,
+    /// When the name is looked up again, even while sends succeed.
+    next_refresh: Instant,
+    /// The earliest time a failure may look the name up again.
+    next_retry: Instant,
+}
+
+/// A socket connected to the daemon's address.
+struct Target {
+    socket: UdpSocket,
+    addr: SocketAddr,
+}
+
+impl Target {
+    /// Connected: the kernel looks the route up once rather than for every datagram (about a tenth of a send's
+    /// cost on loopback). While nothing listens there, sends report the refusals the kernel hears of (counted as
+    /// send errors, and a reason to look the name up again) rather than vanishing silently.
+    fn connect(addr: SocketAddr) -> std::io::Result<Self> {
+        let bind: SocketAddr = if addr.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        let socket = UdpSocket::bind(bind)?;
+        socket.connect(addr)?;
+        Ok(Target { socket, addr })
+    }
 }
 
 impl Worker {
@@ -347,53 +427,194 @@ impl Worker {
         }
     }
 
-    /// The socket, connected to the daemon's address, resolved and bound on first use and retried at most every
-    /// few seconds after a failure. While nothing listens there, sends report the refusals the kernel hears of
-    /// (counted as send errors), rather than vanishing silently.
-    fn target(&mut self) -> Option<&(UdpSocket, SocketAddr)> {
-        if self.target.is_none() && Instant::now() >= self.next_resolve {
-            let opened = self.endpoint.resolve().and_then(|addr| {
-                let bind: SocketAddr = if addr.is_ipv4() {
-                    SocketAddr::from(([0, 0, 0, 0], 0))
-                } else {
-                    SocketAddr::from(([0u16; 8], 0))
-                };
-                // Connected: the kernel looks the route up once rather than for every datagram (about a
-                // tenth of a send's cost on loopback).
-                let socket = UdpSocket::bind(bind)?;
-                socket.connect(addr)?;
-                Ok((socket, addr))
-            });
-            match opened {
-                Ok(target) => self.target = Some(target),
-                Err(e) => {
-                    log::warn!("X-Ray: cannot reach the daemon at {}: {e}", self.endpoint);
-                    self.next_resolve = Instant::now() + Duration::from_secs(5);
-                }
+    /// Looks the daemon's name up, and connects to its address when that has changed; returns whether it did.
+    /// A failure keeps the address known so far.
+    fn look_up(&mut self, now: Instant) -> bool {
+        self.next_retry = now + RETRY_INTERVAL;
+        self.next_refresh = now + RETRY_INTERVAL;
+        let addr = match (self.resolve)(&self.endpoint) {
+            Ok(addr) => addr,
+            Err(e) => {
+                log::warn!(
+                    "X-Ray: cannot resolve the daemon address {}: {e}",
+                    self.endpoint
+                );
+                return false;
             }
-        }
-        self.target.as_ref()
-    }
-
-    fn send(&mut self, datagram: &[u8]) {
-        let counters = Arc::clone(&self.counters);
-        let Some((socket, addr)) = self.target() else {
-            counters.send_errors.fetch_add(1, Ordering::Relaxed);
-            return;
         };
-        match socket.send(datagram) {
-            Ok(_) => {
-                counters.sent.fetch_add(1, Ordering::Relaxed);
+        if self.target.as_ref().is_some_and(|t| t.addr == addr) {
+            self.next_refresh = now + REFRESH_INTERVAL;
+            return false;
+        }
+        match Target::connect(addr) {
+            Ok(target) => {
+                if let Some(old) = &self.target {
+                    log::info!(
+                        "X-Ray: the daemon at {} moved from {} to {addr}",
+                        self.endpoint,
+                        old.addr
+                    );
+                }
+                self.target = Some(target);
+                self.next_refresh = now + REFRESH_INTERVAL;
+                true
             }
             Err(e) => {
-                let n = counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                log::warn!(
+                    "X-Ray: cannot reach the daemon at {} ({addr}): {e}",
+                    self.endpoint
+                );
+                false
+            }
+        }
+    }
+
+    /// Sends one datagram to the daemon. Its name is looked up on first use, again every `REFRESH_INTERVAL`
+    /// of this thread's clock, and after a refused send (at most every `RETRY_INTERVAL`); the caller of
+    /// `emit` never waits on it.
+    fn send(&mut self, datagram: &[u8]) {
+        let now = self.clock.monotonic();
+        if now >= self.next_refresh || (self.target.is_none() && now >= self.next_retry) {
+            self.look_up(now);
+        }
+        let Some(target) = &self.target else {
+            self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut result = target.socket.send(datagram);
+        // Refused: the daemon may have moved. When its name now gives another address, send there once.
+        if result.is_err()
+            && now >= self.next_retry
+            && self.look_up(now)
+            && let Some(moved) = &self.target
+        {
+            result = moved.socket.send(datagram);
+        }
+        match result {
+            Ok(_) => {
+                self.counters.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let n = self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
                 if n.is_power_of_two() || n == 0 {
+                    let addr = self.target.as_ref().map(|t| t.addr);
                     log::warn!(
-                        "X-Ray: sending to the daemon at {addr} failed ({} failures so far): {e}",
+                        "X-Ray: sending to the daemon at {} ({}) failed ({} failures so far): {e}",
+                        self.endpoint,
+                        addr.map_or_else(|| "no address".to_owned(), |a| a.to_string()),
                         n + 1
                     );
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::AtomicU16;
+    use std::time::UNIX_EPOCH;
+
+    use xray_sdk_types::EntityId;
+    use xray_sdk_types::framing::split_datagram;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    /// A daemon's socket on loopback, held by the test.
+    fn daemon() -> UdpSocket {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Only so that a test that fails ends; a datagram that arrives does so at once.
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        socket
+    }
+
+    fn port(socket: &UdpSocket) -> u16 {
+        socket.local_addr().unwrap().port()
+    }
+
+    /// The name of the document in the next datagram `socket` receives.
+    fn received(socket: &UdpSocket) -> String {
+        let mut buf = vec![0u8; MAX_DATAGRAM_SIZE];
+        let n = socket.recv(&mut buf).expect("a datagram");
+        let body = split_datagram(&buf[..n]).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(body).unwrap();
+        doc["name"].as_str().unwrap().to_owned()
+    }
+
+    /// Emits a document named `name` and waits until it has been sent.
+    fn emit(emitter: &UdpEmitter, name: &str) {
+        let mut doc = Document::new(EntityId::new(), name, 1_700_000_000.0);
+        doc.trace_id = Some(xray_sdk_types::TraceId::new());
+        doc.end_time = Some(1_700_000_001.0);
+        emitter.emit(Box::new(doc));
+        assert!(emitter.flush(Duration::from_secs(10)));
+    }
+
+    /// An emitter to `localhost`, which the system resolves, at the port `daemon_port` says the daemon is on
+    /// now; and its clock.
+    fn emitter(daemon_port: &Arc<AtomicU16>) -> (UdpEmitter, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(UNIX_EPOCH));
+        let port = Arc::clone(daemon_port);
+        let resolve: Resolve = Box::new(move |endpoint: &Endpoint| {
+            Endpoint {
+                host: endpoint.host.clone(),
+                port: port.load(Ordering::SeqCst),
+            }
+            .resolve()
+        });
+        let endpoint = Endpoint {
+            host: "localhost".to_owned(),
+            port: daemon_port.load(Ordering::SeqCst),
+        };
+        let emitter = UdpEmitter::with_resolver(endpoint, resolve, clock.clone()).unwrap();
+        (emitter, clock)
+    }
+
+    #[test]
+    fn the_daemon_name_is_looked_up_again_every_minute() {
+        let (old, new) = (daemon(), daemon());
+        let daemon_port = Arc::new(AtomicU16::new(port(&old)));
+        let (emitter, clock) = emitter(&daemon_port);
+        emit(&emitter, "one");
+        assert_eq!(received(&old), "one");
+
+        // The name now points elsewhere; the address found is kept until the next look-up.
+        daemon_port.store(port(&new), Ordering::SeqCst);
+        clock.advance(REFRESH_INTERVAL - Duration::from_secs(1));
+        emit(&emitter, "two");
+        assert_eq!(received(&old), "two");
+
+        clock.advance(Duration::from_secs(1));
+        emit(&emitter, "three");
+        assert_eq!(received(&new), "three");
+        emit(&emitter, "four");
+        assert_eq!(received(&new), "four");
+        assert_eq!(emitter.stats().sent, 4);
+    }
+
+    #[test]
+    fn a_refused_send_looks_the_daemon_name_up_again() {
+        let (old, new) = (daemon(), daemon());
+        let daemon_port = Arc::new(AtomicU16::new(port(&old)));
+        let (emitter, clock) = emitter(&daemon_port);
+        emit(&emitter, "one");
+        assert_eq!(received(&old), "one");
+
+        // The daemon restarts elsewhere, well within the minute between look-ups.
+        daemon_port.store(port(&new), Ordering::SeqCst);
+        drop(old);
+        clock.advance(RETRY_INTERVAL);
+        // "two" goes to the old address, and the host answers that nothing listens there; the next send hears
+        // of it, looks the name up again and goes to the new address.
+        emit(&emitter, "two");
+        emit(&emitter, "three");
+        assert_eq!(received(&new), "three");
+        emit(&emitter, "four");
+        assert_eq!(received(&new), "four");
     }
 }
