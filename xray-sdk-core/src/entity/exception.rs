@@ -2,6 +2,7 @@
 
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error as StdError;
+use std::hash::{Hash, Hasher};
 
 use xray_sdk_types::EntityId;
 use xray_sdk_types::document::{Exception, StackFrame};
@@ -29,10 +30,9 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
-/// A best guess at the type of an error known only as `dyn Error`: the identifier its `Debug` form starts with
-/// (`ParseIntError { kind: InvalidDigit }` → `ParseIntError`). `None` when it starts with something else.
-fn debug_type_name(err: &dyn StdError) -> Option<String> {
-    let debug = format!("{err:?}");
+/// A best guess at the type of an error known only as `dyn Error`: the identifier its `Debug` form (`debug`)
+/// starts with (`ParseIntError { kind: InvalidDigit }` → `ParseIntError`). `None` when it starts with something else.
+fn debug_type_name(debug: &str) -> Option<String> {
     let name: String = debug
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -108,6 +108,56 @@ fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
     (frames, truncated)
 }
 
+/// What identifies one error of a chain together with every error beneath it: a hash of each one's `Debug`
+/// and `Display` forms. The same error recorded again (on a subsegment, then on its parent as it propagates)
+/// has the same fingerprint; another error with the same message, or the same message wrapping another
+/// cause, has another.
+pub(crate) type Fingerprint = u64;
+
+/// An error and its `source()` chain as exceptions, outermost first, each naming the next as its `cause`.
+#[derive(Debug)]
+pub(crate) struct ErrorChain {
+    exceptions: Vec<Exception>,
+    /// `fingerprints[i]` identifies `exceptions[i]` with everything beneath it.
+    fingerprints: Vec<Fingerprint>,
+}
+
+/// What an entity records for an error chain, given the exceptions its subsegments recorded.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Linked {
+    /// A subsegment recorded this very error: the entity names that exception as its cause.
+    Same(EntityId),
+    /// The exceptions to add. When a subsegment recorded an error of the chain, that error and the ones
+    /// beneath it are left out, and the last exception kept names the subsegment's as its `cause`.
+    New(Vec<Exception>),
+}
+
+impl ErrorChain {
+    /// The fingerprint of the whole chain (none for an empty chain, which never happens).
+    pub(crate) fn fingerprint(&self) -> Option<Fingerprint> {
+        self.fingerprints.first().copied()
+    }
+
+    /// Links the chain to what the entity's subsegments recorded: `(exception id, fingerprint)` pairs.
+    pub(crate) fn link(mut self, recorded: &[(EntityId, Fingerprint)]) -> Linked {
+        let found = self.fingerprints.iter().enumerate().find_map(|(i, f)| {
+            let (id, _) = recorded.iter().rev().find(|(_, r)| r == f)?;
+            Some((i, *id))
+        });
+        match found {
+            Some((0, id)) => Linked::Same(id),
+            Some((i, id)) => {
+                self.exceptions.truncate(i);
+                if let Some(last) = self.exceptions.last_mut() {
+                    last.cause = Some(id);
+                }
+                Linked::New(self.exceptions)
+            }
+            None => Linked::New(self.exceptions),
+        }
+    }
+}
+
 /// The exceptions for an error and its `source()` chain, outermost first, each naming the next as its
 /// `cause`. `type_name` is the static type of the outermost error, when known.
 pub(crate) fn exceptions_for(
@@ -115,7 +165,7 @@ pub(crate) fn exceptions_for(
     type_name: Option<&str>,
     remote: bool,
     stack: (Vec<StackFrame>, u32),
-) -> Vec<Exception> {
+) -> ErrorChain {
     let mut chain: Vec<&(dyn StdError + 'static)> = Vec::new();
     let mut skipped = 0u32;
     let mut next = Some(err);
@@ -130,18 +180,21 @@ pub(crate) fn exceptions_for(
     let ids: Vec<EntityId> = chain.iter().map(|_| EntityId::new()).collect();
     let (frames, truncated) = stack;
     let mut frames = Some(frames);
-    chain
+    let mut debug_forms = Vec::with_capacity(chain.len());
+    let exceptions = chain
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let message = e.to_string();
+            let debug = format!("{e:?}");
             let type_name = if i == 0 {
                 type_name
                     .map(short_type_name)
-                    .or_else(|| debug_type_name(*e))
+                    .or_else(|| debug_type_name(&debug))
             } else {
-                debug_type_name(*e)
+                debug_type_name(&debug)
             };
+            debug_forms.push((debug, message.clone()));
             Exception {
                 id: ids[i],
                 message: (!message.is_empty()).then_some(message),
@@ -157,7 +210,20 @@ pub(crate) fn exceptions_for(
                 },
             }
         })
-        .collect()
+        .collect();
+    // From the innermost error out, each fingerprint covering the one beneath it.
+    let mut fingerprints = vec![0; debug_forms.len()];
+    let mut beneath: Fingerprint = u64::from(skipped);
+    for (i, (debug, message)) in debug_forms.iter().enumerate().rev() {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (debug, message, beneath).hash(&mut hasher);
+        beneath = hasher.finish();
+        fingerprints[i] = beneath;
+    }
+    ErrorChain {
+        exceptions,
+        fingerprints,
+    }
 }
 
 #[cfg(test)]
@@ -172,7 +238,10 @@ mod tests {
             "Wrapper<Inner, D>"
         );
         let e = "x".parse::<u32>().unwrap_err();
-        assert_eq!(debug_type_name(&e).as_deref(), Some("ParseIntError"));
+        assert_eq!(
+            debug_type_name(&format!("{e:?}")).as_deref(),
+            Some("ParseIntError")
+        );
     }
 
     #[test]
@@ -198,7 +267,8 @@ mod tests {
             Some(std::any::type_name::<Outer>()),
             false,
             (Vec::new(), 0),
-        );
+        )
+        .exceptions;
         assert_eq!(ex.len(), 2);
         assert_eq!(ex[0].message.as_deref(), Some("loading config failed"));
         assert_eq!(ex[0].type_name.as_deref(), Some("Outer"));

@@ -621,7 +621,9 @@ impl Entity {
 
     /// Records an error with its `source()` chain as exceptions and marks a fault. When the same error was
     /// already recorded on one of this entity's subsegments, the entity refers to that exception by id instead
-    /// of repeating it, as X-Ray expects. When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or
+    /// of repeating it, as X-Ray expects; an error that wraps it is recorded with its own type and message,
+    /// naming the subsegment's exception as its cause. Errors are told apart by their whole chain (each one's
+    /// `Debug` and `Display` forms), never by message alone. When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or
     /// `RUST_BACKTRACE=1` without `RUST_LIB_BACKTRACE`), backtrace frames are recorded too, at most
     /// `max_trace_back` of them. Capturing and resolving a backtrace costs time on every recorded error (the
     /// first one in a process can take tens of milliseconds); set `RUST_LIB_BACKTRACE=0` to keep backtraces for
@@ -645,27 +647,29 @@ impl Entity {
         let Repr::Sampled { tree, node, id, .. } = &self.repr else {
             return;
         };
-        let message = error.to_string();
         let limit = tree.pipeline.limits.max_trace_back;
         let stack = if limit > 0 {
             exception::backtrace_frames(&std::backtrace::Backtrace::capture(), limit)
         } else {
             (Vec::new(), 0)
         };
-        let exceptions = exception::exceptions_for(error, type_name, remote, stack);
+        let chain = exception::exceptions_for(error, type_name, remote, stack);
+        let Some(fingerprint) = chain.fingerprint() else {
+            return;
+        };
         tree.with_open_doc_and_child_exceptions(*node, *id, move |doc, child_exceptions| {
             doc.fault = Some(true);
-            let already = exceptions
-                .iter()
-                .filter_map(|e| e.message.as_deref())
-                .find_map(|m| child_exceptions.iter().rev().find(|(_, cm)| cm == m));
-            if let Some((id, _)) = already {
-                doc.cause = Some(Cause::ExceptionId(*id));
-                return Some((*id, message));
+            match chain.link(child_exceptions) {
+                exception::Linked::Same(id) => {
+                    doc.cause = Some(Cause::ExceptionId(id));
+                    Some((id, fingerprint))
+                }
+                exception::Linked::New(exceptions) => {
+                    let first = exceptions.first().map(|e| (e.id, fingerprint));
+                    push_exceptions(doc, exceptions);
+                    first
+                }
             }
-            let first = exceptions.first().map(|e| (e.id, message));
-            push_exceptions(doc, exceptions);
-            first
         });
     }
 

@@ -22,9 +22,10 @@ use super::pipeline::Pipeline;
 /// records any number of them.
 pub const MAX_SUBSEGMENTS: usize = 10_000;
 
-/// An exception recorded on a subsegment, as its parent sees it: the exception's id and its message, so that
-/// the same error propagating to the parent is referred to by id rather than recorded twice.
-pub(crate) type ChildException = (EntityId, String);
+/// An exception recorded on a subsegment, as its parent sees it: the exception's id and the fingerprint of its
+/// error chain, so that the same error propagating to the parent is referred to by id rather than recorded
+/// twice.
+pub(crate) type ChildException = (EntityId, super::exception::Fingerprint);
 
 /// One sampled segment's tree.
 pub(crate) struct SegmentTree {
