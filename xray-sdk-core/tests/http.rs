@@ -164,3 +164,60 @@ fn without_a_current_entity_there_is_no_client_subsegment() {
     assert!(ClientSubsegment::begin(&rec, "GET", "http://h/", &HttpOptions::new()).is_none());
     assert!(emitter.documents().is_empty());
 }
+
+/// A malformed field of the incoming header costs that field only, and upper-case ids are the same trace:
+/// the request continues the caller's trace with the caller's decision, which a sampler that never samples
+/// would otherwise overturn.
+#[test]
+fn a_malformed_trace_header_field_keeps_the_others() {
+    let emitter = MemoryEmitter::new();
+    let rec = Recorder::builder()
+        .env(MapEnv::default())
+        .sampler(xray_sdk_core::sampling::NeverSample)
+        .service_name("svc")
+        .emitter(emitter.clone())
+        .build()
+        .unwrap();
+    let root = "1-5759e988-bd862e3fe1be46a994272793";
+    let cases = [
+        (
+            "Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=53995C3F42CD8AD8;Sampled=1",
+            Some("53995c3f42cd8ad8"),
+        ),
+        (
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=xyz;Sampled=1",
+            None,
+        ),
+        (
+            "junk;Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            Some("53995c3f42cd8ad8"),
+        ),
+    ];
+    for (header, parent) in cases {
+        let request = IncomingRequest {
+            method: "GET",
+            scheme: None,
+            host: Some("svc.example.com"),
+            path: "/",
+            query: None,
+            user_agent: None,
+            x_forwarded_for: None,
+            peer_addr: None,
+            trace_header: Some(header),
+            traceparent: None,
+        };
+        let segment = ServerSegment::begin(&rec, &request, &HttpOptions::new());
+        assert_eq!(
+            segment.response_header(),
+            Some(format!("Root={root}")),
+            "{header}"
+        );
+        segment.finish(200, None);
+        let docs = emitter.take();
+        assert_eq!(docs.len(), 1, "{header}");
+        let doc = serde_json::to_value(&docs[0]).unwrap();
+        assert_eq!(doc["trace_id"], json!(root), "{header}");
+        assert_eq!(doc["parent_id"], json!(parent), "{header}");
+        xray_sdk_types::validate::validate(&doc).unwrap();
+    }
+}

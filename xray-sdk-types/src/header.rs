@@ -10,9 +10,13 @@
 //! - Empty fields, such as the one a trailing `;` leaves, are skipped, where Python rejects the whole header.
 //!   So is an unknown field with an empty value (`Lineage=`), which Python keeps and passes on.
 //! - A value keeps everything after the first `=` (`Foo=bar=baz` → `bar=baz`), where Python keeps `bar`.
-//! - `Root` and `Parent` must be well-formed ids: a header naming an invalid one is an error, so that a garbage
-//!   id never reaches a segment document (Python accepts any text, and the daemon later rejects the document).
-//! - A header longer than [`MAX_HEADER_LEN`] is an error, so that memory stays bounded.
+//! - `Root` and `Parent` must be well-formed ids, so that a garbage id never reaches a segment document (Python
+//!   accepts any text, and the daemon later rejects the document). Their hex digits may be upper-case, as the
+//!   segment document schema allows; ids are numbers here, written back in lower case as X-Ray writes them.
+//! - A malformed field costs that field only: [`TraceHeader::parse_lossy`], which the SDK uses on incoming
+//!   requests, keeps every well-formed field (a bad `Parent` leaves `Root` and `Sampled` in place) and reports
+//!   the fields it dropped. [`TraceHeader::parse`] is the strict form, an error at the first malformed field.
+//! - A header longer than [`MAX_HEADER_LEN`] is an error (and read as empty), so that memory stays bounded.
 //!
 //! As in every X-Ray SDK, keys are case-sensitive (`root=` is an unknown key), `Self` (added by load balancers) is
 //! dropped, and `Lineage` and other unknown keys are kept in their order and written back unchanged.
@@ -127,43 +131,75 @@ impl TraceHeader {
         }
     }
 
-    /// Parses the header text. Surrounding whitespace and empty fields are ignored; see the
-    /// [module documentation](self) for the exact rules.
+    /// Parses the header text strictly. Surrounding whitespace and empty fields are ignored; see the
+    /// [module documentation](self) for the exact rules, and [`TraceHeader::parse_lossy`] for the form that
+    /// keeps the well-formed fields of a header with a malformed one.
     ///
     /// # Errors
     /// [`HeaderError`] for text longer than [`MAX_HEADER_LEN`], a field that is not `Key=Value`, or an invalid
-    /// `Root` or `Parent`.
+    /// `Root` or `Parent`: the first of them.
     pub fn parse(text: &str) -> Result<Self, HeaderError> {
-        if text.len() > MAX_HEADER_LEN {
-            return Err(HeaderError::TooLong(text.len()));
+        let mut first = None;
+        let header = Self::parse_fields(text, |e| {
+            first.get_or_insert(e);
+        });
+        match first {
+            Some(e) => Err(e),
+            None => Ok(header),
         }
+    }
+
+    /// Parses the header text, keeping every well-formed field and dropping each malformed one (a field that
+    /// is not `Key=Value`, an invalid `Root` or `Parent`), which it returns beside the header so that the
+    /// caller can log them. Text longer than [`MAX_HEADER_LEN`] gives an empty header.
+    ///
+    /// ```
+    /// use xray_sdk_types::header::{HeaderError, SamplingFlag, TraceHeader};
+    ///
+    /// let (header, dropped) =
+    ///     TraceHeader::parse_lossy("Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=xyz;Sampled=1");
+    /// assert_eq!(header.to_string(), "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+    /// assert!(matches!(dropped.as_slice(), [HeaderError::InvalidParent { .. }]));
+    /// ```
+    pub fn parse_lossy(text: &str) -> (Self, Vec<HeaderError>) {
+        let mut dropped = Vec::new();
+        let header = Self::parse_fields(text, |e| dropped.push(e));
+        (header, dropped)
+    }
+
+    /// The well-formed fields of `text`; `dropped` hears of each malformed one.
+    fn parse_fields(text: &str, mut dropped: impl FnMut(HeaderError)) -> Self {
         let mut header = TraceHeader::default();
+        if text.len() > MAX_HEADER_LEN {
+            dropped(HeaderError::TooLong(text.len()));
+            return header;
+        }
         for field in text.split(';') {
             let field = field.trim();
             if field.is_empty() {
                 continue;
             }
             let Some((key, value)) = field.split_once('=') else {
-                return Err(HeaderError::MalformedField(field.to_owned()));
+                dropped(HeaderError::MalformedField(field.to_owned()));
+                continue;
             };
             let (key, value) = (key.trim(), value.trim());
             match key {
-                "" => return Err(HeaderError::MalformedField(field.to_owned())),
-                "Root" => {
-                    let id = TraceId::parse(value).map_err(|source| HeaderError::InvalidRoot {
+                "" => dropped(HeaderError::MalformedField(field.to_owned())),
+                "Root" => match any_case(value, TraceId::parse) {
+                    Ok(id) => header.root = Some(id),
+                    Err(source) => dropped(HeaderError::InvalidRoot {
                         value: value.to_owned(),
                         source,
-                    })?;
-                    header.root = Some(id);
-                }
-                "Parent" => {
-                    let id =
-                        EntityId::parse(value).map_err(|source| HeaderError::InvalidParent {
-                            value: value.to_owned(),
-                            source,
-                        })?;
-                    header.parent = Some(id);
-                }
+                    }),
+                },
+                "Parent" => match any_case(value, EntityId::parse) {
+                    Ok(id) => header.parent = Some(id),
+                    Err(source) => dropped(HeaderError::InvalidParent {
+                        value: value.to_owned(),
+                        source,
+                    }),
+                },
                 "Sampled" => {
                     header.sampled = match value {
                         "1" => Some(SamplingFlag::Sampled),
@@ -181,7 +217,7 @@ impl TraceHeader {
                 },
             }
         }
-        Ok(header)
+        header
     }
 
     /// The value of an unknown field such as `Lineage`.
@@ -258,6 +294,17 @@ impl TraceHeader {
             "00"
         };
         Some(format!("00-{}-{}-{}", root.to_w3c(), parent, flags))
+    }
+}
+
+/// Parses an id of the trace header with `parse`, which takes lower-case hex digits only, after putting
+/// upper-case ones in lower case; the error is the one the text as given had.
+fn any_case<T>(value: &str, parse: impl Fn(&str) -> Result<T, IdError>) -> Result<T, IdError> {
+    match parse(value) {
+        Err(e) if value.bytes().any(|b| b.is_ascii_uppercase()) => {
+            parse(&value.to_ascii_lowercase()).map_err(|_| e)
+        }
+        other => other,
     }
 }
 
@@ -356,6 +403,65 @@ mod tests {
             TraceHeader::parse(&long),
             Err(HeaderError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn a_malformed_field_costs_that_field_only() {
+        let (h, dropped) = TraceHeader::parse_lossy(&format!(
+            "Root={ROOT};Parent=xyz;Sampled=1;Lineage=1:a87bd80c:0"
+        ));
+        assert_eq!(
+            h.to_string(),
+            format!("Root={ROOT};Sampled=1;Lineage=1:a87bd80c:0")
+        );
+        assert_eq!(
+            dropped,
+            [HeaderError::InvalidParent {
+                value: "xyz".to_owned(),
+                source: IdError::Length {
+                    expected: 16,
+                    found: 3
+                },
+            }]
+        );
+        let (h, dropped) =
+            TraceHeader::parse_lossy("Root=1-zz;junk;=v;Parent=53995c3f42cd8ad8;Sampled=0");
+        assert_eq!(h.to_string(), "Parent=53995c3f42cd8ad8;Sampled=0");
+        assert_eq!(dropped.len(), 3);
+        assert!(matches!(dropped[0], HeaderError::InvalidRoot { .. }));
+        assert_eq!(dropped[1], HeaderError::MalformedField("junk".to_owned()));
+        assert_eq!(dropped[2], HeaderError::MalformedField("=v".to_owned()));
+        // The strict form reports the first.
+        assert_eq!(
+            TraceHeader::parse("Root=1-zz;junk;=v;Parent=53995c3f42cd8ad8"),
+            Err(dropped[0].clone())
+        );
+        let long = "a=b;".repeat(MAX_HEADER_LEN);
+        let (h, dropped) = TraceHeader::parse_lossy(&long);
+        assert!(h.is_empty());
+        assert_eq!(dropped, [HeaderError::TooLong(long.len())]);
+    }
+
+    #[test]
+    fn upper_case_ids_are_read_and_written_in_lower_case() {
+        let text = "Root=1-5759E988-BD862E3FE1BE46A994272793;Parent=53995C3F42CD8AD8;Sampled=1";
+        let h = TraceHeader::parse(text).unwrap();
+        assert_eq!(
+            h,
+            TraceHeader::parse(&format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")).unwrap()
+        );
+        assert_eq!(
+            h.to_string(),
+            format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1")
+        );
+        // Still not hex, in either case: the error names the text as given.
+        assert_eq!(
+            TraceHeader::parse("Root=1-5759E988-BD862E3FE1BE46A99427279G"),
+            Err(HeaderError::InvalidRoot {
+                value: "1-5759E988-BD862E3FE1BE46A99427279G".to_owned(),
+                source: IdError::NotHex,
+            })
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! A trace id reads `1-<8 hex epoch seconds>-<24 hex random>`; segment, subsegment and exception ids are
 //! 16 hex digits. Both are kept as plain integers, so that they are `Copy`, compare cheaply and format without
-//! allocation. Parsing accepts lower-case hex only, which is what X-Ray itself produces.
+//! allocation. Parsing accepts lower-case hex only, which is what X-Ray itself produces (the
+//! trace header reader also takes upper case: see [`crate::header`]).
 
 use std::fmt;
 use std::str::FromStr;

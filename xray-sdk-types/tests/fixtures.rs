@@ -341,6 +341,17 @@ fn trace_header_vectors() {
     for (case, want) in vectors.cases.iter().zip(&expected) {
         let got = TraceHeader::parse(&case.header);
         assert_eq!(&got, want, "{:?}", case.header);
+        // Read leniently, a header with an invalid Root keeps its other fields.
+        let (lossy, dropped) = TraceHeader::parse_lossy(&case.header);
+        match &got {
+            Ok(header) => assert_eq!((&lossy, dropped.as_slice()), (header, &[][..])),
+            Err(e) => {
+                assert_eq!(dropped, std::slice::from_ref(e));
+                assert_eq!(lossy.root, None);
+                let sampled = case.header.contains("Sampled=1");
+                assert_eq!(lossy.sampled, sampled.then_some(SamplingFlag::Sampled));
+            }
+        }
         if let Ok(header) = got {
             // What we send on is what we read, in canonical form.
             assert_eq!(

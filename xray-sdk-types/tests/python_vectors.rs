@@ -179,6 +179,12 @@ fn trace_header_parse() {
             }
         };
         assert_eq!(got, expected, "{input:?}");
+        // The lossy form keeps what the strict one reads, and reports the field the strict one stops at.
+        let (lossy, dropped) = TraceHeader::parse_lossy(input);
+        match &got {
+            Ok(header) => assert_eq!((&lossy, dropped.as_slice()), (header, &[][..]), "{input:?}"),
+            Err(e) => assert_eq!(dropped.first(), Some(e), "{input:?}"),
+        }
         if let Ok(header) = &got {
             if deliberate_parse_difference(input).is_none() {
                 assert_eq!(header.to_string(), case.to_header_str, "{input:?}");

@@ -127,16 +127,20 @@ pub fn client_ip(x_forwarded_for: Option<&str>, peer: Option<IpAddr>) -> (Option
 }
 
 /// The trace context of an incoming request: the `X-Amzn-Trace-Id` header, else the W3C `traceparent`.
-/// A malformed value is logged at debug level and ignored, so that the request starts a new trace.
+/// A malformed field of `X-Amzn-Trace-Id` is logged at debug level and dropped, keeping the header's other
+/// fields (a bad `Parent` keeps the `Root` and the `Sampled` decision); a malformed `traceparent` is logged and
+/// ignored. With neither, the request starts a new trace.
 pub fn incoming_trace_header(
     x_amzn_trace_id: Option<&str>,
     traceparent: Option<&str>,
 ) -> Option<TraceHeader> {
     if let Some(text) = x_amzn_trace_id {
-        match TraceHeader::parse(text) {
-            Ok(header) if !header.is_empty() => return Some(header),
-            Ok(_) => {}
-            Err(e) => log::debug!("X-Ray: ignoring the incoming X-Amzn-Trace-Id header: {e}"),
+        let (header, dropped) = TraceHeader::parse_lossy(text);
+        for e in dropped {
+            log::debug!("X-Ray: dropping a field of the incoming X-Amzn-Trace-Id header: {e}");
+        }
+        if !header.is_empty() {
+            return Some(header);
         }
     }
     if let Some(text) = traceparent {

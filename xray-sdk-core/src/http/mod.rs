@@ -5,7 +5,7 @@
 //! still uses `http` 0.2 while hyper, axum and reqwest use 1.x, so plain `&str` is what they all share).
 //!
 //! - Incoming requests: [`ServerSegment::begin`] reads the trace header ([`incoming_trace_header`]: the
-//!   `X-Amzn-Trace-Id`, else a W3C `traceparent`; a malformed value starts a new trace and is logged at debug level),
+//!   `X-Amzn-Trace-Id`, else a W3C `traceparent`; a malformed field is dropped alone and logged at debug level),
 //!   names the segment ([`Recorder::segment_name`](crate::Recorder::segment_name) on the `Host` without its port),
 //!   asks the sampler with host, method and path, and records the request ([`IncomingRequest::http_request`]);
 //!   [`ServerSegment::response_header`] is the `X-Amzn-Trace-Id` for the response; [`ServerSegment::finish`]
