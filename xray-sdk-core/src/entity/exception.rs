@@ -41,18 +41,108 @@ fn debug_type_name(debug: &str) -> Option<String> {
     (!name.is_empty() && name.starts_with(|c: char| c.is_ascii_uppercase())).then_some(name)
 }
 
+/// The crates of this SDK, whose frames a recorded backtrace leaves out. Each integration crate adds its name.
+const OWN_CRATES: [&str; 11] = [
+    "xray_sdk",
+    "xray_sdk_core",
+    "xray_sdk_types",
+    "xray_sdk_macros",
+    "xray_sdk_tower",
+    "xray_sdk_reqwest",
+    "xray_sdk_actix",
+    "xray_sdk_aws",
+    "xray_sdk_lambda",
+    "xray_sdk_sqlx",
+    "xray_sdk_tracing",
+];
+
+/// Crates of the standard library and the runtime, and the labels of frames that have no symbol.
+const FOREIGN_PREFIXES: [&str; 7] = [
+    "std::",
+    "core::",
+    "alloc::",
+    "tokio::",
+    "backtrace::",
+    "__rust",
+    "<unknown>",
+];
+
 /// The frames of a captured backtrace that belong to the application: no frames of the standard library, of
-/// the runtime or of this SDK; at most `limit` of them, innermost first.
+/// the runtime or of this SDK; at most `limit` of them, innermost first. Paths are relative (see
+/// [`relative_path`]), so that no directory of the machine that built the program is recorded.
 pub(crate) fn backtrace_frames(backtrace: &Backtrace, limit: usize) -> (Vec<StackFrame>, u32) {
     if limit == 0 || backtrace.status() != BacktraceStatus::Captured {
         return (Vec::new(), 0);
     }
-    frames_from_text(&backtrace.to_string(), limit)
+    static CWD: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let cwd = CWD.get_or_init(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned))
+    });
+    frames_from_text(&backtrace.to_string(), limit, cwd.as_deref())
+}
+
+/// Whether a frame's label (`crate::module::function`, or `<crate::Type as other::Trait>::method`) is in one
+/// of this SDK's crates, the standard library or the runtime. A crate is recognised by its exact name:
+/// `xray_sdk_demo_app::handler` is the application's.
+fn is_internal(label: &str) -> bool {
+    let path = label.strip_prefix('<').unwrap_or(label);
+    FOREIGN_PREFIXES
+        .iter()
+        .any(|p| label.starts_with(p) || path.starts_with(p))
+        || path
+            .split_once("::")
+            .is_some_and(|(krate, _)| OWN_CRATES.contains(&krate))
+}
+
+/// A source path without the directories of the machine that built the program: relative to `cwd` when
+/// under it; from the crate's folder for a dependency in cargo's registry (`hyper-1.7.0/src/…`) or a git
+/// checkout; from `library/` for the standard library's sources; otherwise from the folder that holds the
+/// last `src/` (`shop/src/checkout.rs`), else the file name alone. Relative paths are kept as they are.
+fn relative_path(path: &str, cwd: Option<&str>) -> String {
+    let unix;
+    let path = if path.contains('\\') {
+        unix = path.replace('\\', "/");
+        unix.as_str()
+    } else {
+        path
+    };
+    let drive = matches!(path.as_bytes(), [_, b':', b'/', ..]);
+    if !path.starts_with('/') && !drive {
+        return path.to_owned();
+    }
+    if let Some(cwd) = cwd {
+        let cwd = cwd.replace('\\', "/");
+        if let Some(rest) = path
+            .strip_prefix(cwd.trim_end_matches('/'))
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            return rest.to_owned();
+        }
+    }
+    if let Some((_, rest)) = path.split_once("/registry/src/") {
+        // After the registry's index folder.
+        if let Some((_, krate)) = rest.split_once('/') {
+            return krate.to_owned();
+        }
+    }
+    for marker in ["/git/checkouts/", "/lib/rustlib/src/rust/"] {
+        if let Some((_, rest)) = path.split_once(marker) {
+            return rest.to_owned();
+        }
+    }
+    if let Some(at) = path.rfind("/src/") {
+        let folder_start = path[..at].rfind('/').map_or(0, |i| i + 1);
+        return path[folder_start..].to_owned();
+    }
+    path.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
 /// The application frames of a backtrace's text form (`N: label` lines, each optionally followed by an
-/// `at path:line:column` line), at most `limit`, and how many more there were.
-fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
+/// `at path:line:column` line), at most `limit`, and how many more there were. Paths are made relative to
+/// `cwd`, or otherwise stripped of the build machine's folders.
+fn frames_from_text(text: &str, limit: usize, cwd: Option<&str>) -> (Vec<StackFrame>, u32) {
     let mut frames: Vec<StackFrame> = Vec::new();
     let mut truncated = 0u32;
     let mut lines = text.lines().peekable();
@@ -77,22 +167,10 @@ fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
             lines.next();
         }
         let label = label.trim();
-        let internal = [
-            "std::",
-            "core::",
-            "alloc::",
-            "xray_sdk",
-            "tokio::",
-            "__rust",
-            "<unknown>",
-            "backtrace::",
-        ]
-        .iter()
-        .any(|p| label.starts_with(p) || label.starts_with(&format!("<{p}")));
         let foreign_path = path.as_deref().is_some_and(|p| {
             p.starts_with("/rustc/") || p.starts_with("./") || p.contains("/sysdeps/")
         });
-        if internal || foreign_path {
+        if is_internal(label) || foreign_path {
             continue;
         }
         if frames.len() >= limit {
@@ -100,7 +178,7 @@ fn frames_from_text(text: &str, limit: usize) -> (Vec<StackFrame>, u32) {
             continue;
         }
         frames.push(StackFrame {
-            path,
+            path: path.map(|p| relative_path(&p, cwd)),
             line: line_no,
             label: Some(label.to_owned()),
         });
@@ -295,9 +373,74 @@ mod tests {
    7: <unknown>
 ";
 
+    /// Frames of a user's crate whose name starts like ours, of this SDK's crates, and of a dependency.
+    const OURS_AND_THEIRS: &str = "   0: xray_sdk_core::entity::Entity::add_error
+             at /home/ci/xray-sdk/xray-sdk-core/src/entity/mod.rs:290:9
+   1: <xray_sdk_tower::service::XrayService<S> as tower_service::Service<R>>::call
+             at /home/ci/xray-sdk/xray-sdk-tower/src/service.rs:80:9
+   2: xray_sdk_demo_app::handler
+             at /home/ci/build/demo/src/handler.rs:10:5
+   3: xray_sdk::capture_helper
+             at /home/ci/xray-sdk/xray-sdk/src/lib.rs:1:1
+   4: hyper::proto::h1::dispatch::Dispatcher::poll_catch
+             at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/hyper-1.7.0/src/proto/h1/dispatch.rs:120:3
+   5: xray_sdk_demo_app::main
+             at /srv/app/src/main.rs:4:2
+";
+
+    #[test]
+    fn only_this_sdk_s_own_frames_are_left_out_and_paths_are_relative() {
+        let (frames, _) = frames_from_text(OURS_AND_THEIRS, 10, Some("/srv/app"));
+        let frame = |label: &str, path: &str, line| StackFrame {
+            path: Some(path.to_owned()),
+            line: Some(line),
+            label: Some(label.to_owned()),
+        };
+        assert_eq!(
+            frames,
+            [
+                frame("xray_sdk_demo_app::handler", "demo/src/handler.rs", 10),
+                frame(
+                    "hyper::proto::h1::dispatch::Dispatcher::poll_catch",
+                    "hyper-1.7.0/src/proto/h1/dispatch.rs",
+                    120
+                ),
+                frame("xray_sdk_demo_app::main", "src/main.rs", 4),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_build_machine_folder_is_left_in_a_path() {
+        let cases = [
+            ("/srv/app/src/main.rs", "src/main.rs"),
+            ("/srv/app/crates/api/src/lib.rs", "crates/api/src/lib.rs"),
+            ("/srv/application/src/lib.rs", "application/src/lib.rs"),
+            (
+                "/home/u/.cargo/git/checkouts/repo-1a2b/3c4d/src/x.rs",
+                "repo-1a2b/3c4d/src/x.rs",
+            ),
+            (
+                "/root/.rustup/toolchains/1.89-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/core/src/ops/function.rs",
+                "library/core/src/ops/function.rs",
+            ),
+            ("/tmp/build/generated.rs", "generated.rs"),
+            ("C:\\work\\shop\\src\\main.rs", "shop/src/main.rs"),
+            ("src/main.rs", "src/main.rs"),
+            ("", ""),
+        ];
+        for (path, relative) in cases {
+            assert_eq!(relative_path(path, Some("/srv/app/")), relative, "{path}");
+        }
+        assert_eq!(
+            relative_path("/srv/app/src/main.rs", None),
+            "app/src/main.rs"
+        );
+    }
+
     #[test]
     fn backtrace_frames_keep_application_code_and_respect_the_limit() {
-        let (frames, truncated) = frames_from_text(TEXT, 10);
+        let (frames, truncated) = frames_from_text(TEXT, 10, None);
         assert_eq!(truncated, 0);
         let labels: Vec<&str> = frames.iter().filter_map(|f| f.label.as_deref()).collect();
         assert_eq!(
@@ -308,13 +451,16 @@ mod tests {
                 "shop::main"
             ]
         );
-        assert_eq!(frames[0].path.as_deref(), Some("/app/src/checkout.rs"));
+        assert_eq!(frames[0].path.as_deref(), Some("app/src/checkout.rs"));
         assert_eq!(frames[0].line, Some(41));
-        let (two, truncated) = frames_from_text(TEXT, 2);
+        let (two, truncated) = frames_from_text(TEXT, 2, None);
         assert_eq!(two.len(), 2);
         assert_eq!(two[0], frames[0]);
         assert_eq!(truncated, 1);
-        assert_eq!(frames_from_text("garbage\n: nothing\n", 5), (Vec::new(), 0));
+        assert_eq!(
+            frames_from_text("garbage\n: nothing\n", 5, None),
+            (Vec::new(), 0)
+        );
         assert_eq!(
             backtrace_frames(&Backtrace::force_capture(), 0),
             (Vec::new(), 0)

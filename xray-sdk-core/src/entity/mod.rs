@@ -623,9 +623,11 @@ impl Entity {
     /// already recorded on one of this entity's subsegments, the entity refers to that exception by id instead
     /// of repeating it, as X-Ray expects; an error that wraps it is recorded with its own type and message,
     /// naming the subsegment's exception as its cause. Errors are told apart by their whole chain (each one's
-    /// `Debug` and `Display` forms), never by message alone. When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or
-    /// `RUST_BACKTRACE=1` without `RUST_LIB_BACKTRACE`), backtrace frames are recorded too, at most
-    /// `max_trace_back` of them. Capturing and resolving a backtrace costs time on every recorded error (the
+    /// `Debug` and `Display` forms), never by message alone.
+    ///
+    /// When backtraces are enabled (`RUST_LIB_BACKTRACE=1`, or `RUST_BACKTRACE=1` without
+    /// `RUST_LIB_BACKTRACE`), backtrace frames are recorded too (the application's, with relative paths), at
+    /// most `max_trace_back` of them. Capturing and resolving a backtrace costs time on every recorded error (the
     /// first one in a process can take tens of milliseconds); set `RUST_LIB_BACKTRACE=0` to keep backtraces for
     /// panics only, or `max_trace_back(0)` to never capture them.
     pub fn add_error<E: std::error::Error + 'static>(&self, error: &E) {
