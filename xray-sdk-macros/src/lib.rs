@@ -24,7 +24,9 @@ pub fn capture(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut function = parse_macro_input!(item as ItemFn);
     let name = name.unwrap_or_else(|| function.sig.ident.to_string());
-    let body = &function.block;
+    // The body's statements, spliced into the blocks below rather than nested as a block of their own:
+    // a one-line body nested whole would make the compiler warn `unused_braces` in the caller's code.
+    let body = &function.block.stmts;
     let ret_ty = match &function.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -42,7 +44,7 @@ pub fn capture(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     };
-    let span = body.span();
+    let span = function.block.span();
     let new_body = if function.sig.asyncness.is_some() {
         quote_spanned! {span=>
             {
@@ -51,7 +53,7 @@ pub fn capture(attr: TokenStream, item: TokenStream) -> TokenStream {
                 let __xray_result = ::xray_sdk::__private::FutureExt::in_entity(
                     async move {
                         #pin_return
-                        #body
+                        #(#body)*
                     },
                     __xray_entity,
                 )
@@ -72,7 +74,7 @@ pub fn capture(attr: TokenStream, item: TokenStream) -> TokenStream {
                 #[allow(clippy::redundant_closure_call)]
                 let __xray_outcome = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(move || {
                     #pin_return
-                    #body
+                    #(#body)*
                 }));
                 match __xray_outcome {
                     ::core::result::Result::Ok(__xray_result) => {
