@@ -8,7 +8,10 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{AnnotationValue, Aws, Document, Http, Metadata, OrderedMap, Service, XraySdk};
+use super::{
+    AnnotationValue, Aws, Document, Http, HttpRequest, HttpResponse, Metadata, OrderedMap, Service,
+    XraySdk,
+};
 
 /// Appends `value` serialized by serde_json (numbers, nested blocks).
 fn serde_into<T: Serialize + ?Sized>(
@@ -223,22 +226,37 @@ impl<'a> Object<'a> {
     }
 }
 
+// Each block is destructured without `..`: a field added to a type fails to compile here until it is written.
+
 fn http(out: &mut Vec<u8>, http: &Http) -> Result<(), serde_json::Error> {
+    let Http { request, response } = http;
     let mut obj = Object::new(out);
-    if let Some(request) = &http.request {
+    if let Some(request) = request {
+        let HttpRequest {
+            method,
+            url,
+            user_agent,
+            client_ip,
+            x_forwarded_for,
+            traced,
+        } = request;
         let mut o = Object::new(obj.key(q!("request")));
-        o.string(q!("method"), &request.method)?;
-        o.string(q!("url"), &request.url)?;
-        o.string(q!("user_agent"), &request.user_agent)?;
-        o.string(q!("client_ip"), &request.client_ip)?;
-        o.bool(q!("x_forwarded_for"), request.x_forwarded_for);
-        o.bool(q!("traced"), request.traced);
+        o.string(q!("method"), method)?;
+        o.string(q!("url"), url)?;
+        o.string(q!("user_agent"), user_agent)?;
+        o.string(q!("client_ip"), client_ip)?;
+        o.bool(q!("x_forwarded_for"), *x_forwarded_for);
+        o.bool(q!("traced"), *traced);
         o.end();
     }
-    if let Some(response) = &http.response {
+    if let Some(response) = response {
+        let HttpResponse {
+            status,
+            content_length,
+        } = response;
         let mut o = Object::new(obj.key(q!("response")));
-        o.serde(q!("status"), &response.status)?;
-        o.serde(q!("content_length"), &response.content_length)?;
+        o.serde(q!("status"), status)?;
+        o.serde(q!("content_length"), content_length)?;
         o.end();
     }
     obj.end();
@@ -246,47 +264,79 @@ fn http(out: &mut Vec<u8>, http: &Http) -> Result<(), serde_json::Error> {
 }
 
 fn aws(out: &mut Vec<u8>, aws: &Aws) -> Result<(), serde_json::Error> {
+    let Aws {
+        account_id,
+        operation,
+        region,
+        request_id,
+        retries,
+        queue_url,
+        table_name,
+        resource_names,
+        ec2,
+        ecs,
+        eks,
+        elastic_beanstalk,
+        cloudwatch_logs,
+        xray,
+        extra,
+    } = aws;
     let mut obj = Object::new(out);
-    obj.string(q!("account_id"), &aws.account_id)?;
-    obj.string(q!("operation"), &aws.operation)?;
-    obj.string(q!("region"), &aws.region)?;
-    obj.string(q!("request_id"), &aws.request_id)?;
-    obj.serde(q!("retries"), &aws.retries)?;
-    obj.string(q!("queue_url"), &aws.queue_url)?;
-    obj.string(q!("table_name"), &aws.table_name)?;
-    obj.serde(q!("resource_names"), &aws.resource_names)?;
-    obj.serde(q!("ec2"), &aws.ec2)?;
-    obj.serde(q!("ecs"), &aws.ecs)?;
-    obj.serde(q!("eks"), &aws.eks)?;
-    obj.serde(q!("elastic_beanstalk"), &aws.elastic_beanstalk)?;
-    obj.serde(q!("cloudwatch_logs"), &aws.cloudwatch_logs)?;
-    if let Some(xray) = &aws.xray {
+    obj.string(q!("account_id"), account_id)?;
+    obj.string(q!("operation"), operation)?;
+    obj.string(q!("region"), region)?;
+    obj.string(q!("request_id"), request_id)?;
+    obj.serde(q!("retries"), retries)?;
+    obj.string(q!("queue_url"), queue_url)?;
+    obj.string(q!("table_name"), table_name)?;
+    obj.serde(q!("resource_names"), resource_names)?;
+    obj.serde(q!("ec2"), ec2)?;
+    obj.serde(q!("ecs"), ecs)?;
+    obj.serde(q!("eks"), eks)?;
+    obj.serde(q!("elastic_beanstalk"), elastic_beanstalk)?;
+    obj.serde(q!("cloudwatch_logs"), cloudwatch_logs)?;
+    if let Some(xray) = xray {
         xray_sdk(obj.key(q!("xray")), xray)?;
     }
-    obj.extra(&aws.extra)?;
+    obj.extra(extra)?;
     obj.end();
     Ok(())
 }
 
 fn xray_sdk(out: &mut Vec<u8>, xray: &XraySdk) -> Result<(), serde_json::Error> {
+    let XraySdk {
+        sdk,
+        sdk_version,
+        auto_instrumentation,
+        sampling_rule_name,
+        extra,
+    } = xray;
     let mut obj = Object::new(out);
-    obj.string(q!("sdk"), &xray.sdk)?;
-    obj.string(q!("sdk_version"), &xray.sdk_version)?;
-    obj.bool(q!("auto_instrumentation"), xray.auto_instrumentation);
-    obj.string(q!("sampling_rule_name"), &xray.sampling_rule_name)?;
-    obj.extra(&xray.extra)?;
+    obj.string(q!("sdk"), sdk)?;
+    obj.string(q!("sdk_version"), sdk_version)?;
+    obj.bool(q!("auto_instrumentation"), *auto_instrumentation);
+    obj.string(q!("sampling_rule_name"), sampling_rule_name)?;
+    obj.extra(extra)?;
     obj.end();
     Ok(())
 }
 
 fn service(out: &mut Vec<u8>, service: &Service) -> Result<(), serde_json::Error> {
+    let Service {
+        version,
+        runtime,
+        runtime_version,
+        compiler,
+        compiler_version,
+        extra,
+    } = service;
     let mut obj = Object::new(out);
-    obj.string(q!("version"), &service.version)?;
-    obj.string(q!("runtime"), &service.runtime)?;
-    obj.string(q!("runtime_version"), &service.runtime_version)?;
-    obj.string(q!("compiler"), &service.compiler)?;
-    obj.string(q!("compiler_version"), &service.compiler_version)?;
-    obj.extra(&service.extra)?;
+    obj.string(q!("version"), version)?;
+    obj.string(q!("runtime"), runtime)?;
+    obj.string(q!("runtime_version"), runtime_version)?;
+    obj.string(q!("compiler"), compiler)?;
+    obj.string(q!("compiler_version"), compiler_version)?;
+    obj.extra(extra)?;
     obj.end();
     Ok(())
 }
@@ -333,23 +383,50 @@ impl Document {
     }
 
     fn write_entity(&self, out: &mut Vec<u8>, last: &mut Seconds) -> Result<(), serde_json::Error> {
+        // Every field, in serde's order; without `..`, so that a field added to `Document` fails to compile
+        // here until it is written.
+        let Document {
+            id,
+            name,
+            start_time,
+            end_time,
+            in_progress,
+            trace_id,
+            parent_id,
+            kind,
+            namespace,
+            origin,
+            user,
+            resource_arn,
+            traced,
+            precursor_ids,
+            http: http_block,
+            aws: aws_block,
+            sql,
+            service: service_block,
+            annotations: annotation_map,
+            metadata: metadata_map,
+            error,
+            throttle,
+            fault,
+            cause,
+            subsegments,
+            extra,
+        } = self;
         let mut obj = Object::new(out);
-        let mut id = [0u8; 16];
-        self.id.write_to(&mut id);
+        let mut id_text = [0u8; 16];
+        id.write_to(&mut id_text);
         let o = obj.key(q!("id"));
         o.push(b'"');
-        o.extend_from_slice(&id);
+        o.extend_from_slice(&id_text);
         o.push(b'"');
-        string(obj.key(q!("name")), &self.name)?;
-        seconds(obj.key(q!("start_time")), self.start_time, last)?;
-        if let Some(end) = self.end_time {
-            seconds(obj.key(q!("end_time")), end, last)?;
+        string(obj.key(q!("name")), name)?;
+        seconds(obj.key(q!("start_time")), *start_time, last)?;
+        if let Some(end) = end_time {
+            seconds(obj.key(q!("end_time")), *end, last)?;
         }
-        if let Some(b) = self.in_progress {
-            obj.key(q!("in_progress"))
-                .extend_from_slice(if b { b"true" } else { b"false" });
-        }
-        if let Some(trace_id) = &self.trace_id {
+        obj.bool(q!("in_progress"), *in_progress);
+        if let Some(trace_id) = trace_id {
             let mut buf = [0u8; 35];
             trace_id.write_to(&mut buf);
             let o = obj.key(q!("trace_id"));
@@ -357,73 +434,53 @@ impl Document {
             o.extend_from_slice(&buf);
             o.push(b'"');
         }
-        if let Some(parent) = &self.parent_id {
-            parent.write_to(&mut id);
+        if let Some(parent) = parent_id {
+            parent.write_to(&mut id_text);
             let o = obj.key(q!("parent_id"));
             o.push(b'"');
-            o.extend_from_slice(&id);
+            o.extend_from_slice(&id_text);
             o.push(b'"');
         }
-        if self.kind.is_some() {
+        if kind.is_some() {
             obj.key(q!("type")).extend_from_slice(b"\"subsegment\"");
         }
-        if let Some(ns) = &self.namespace {
+        if let Some(ns) = namespace {
             let o = obj.key(q!("namespace"));
             o.push(b'"');
             o.extend_from_slice(ns.as_str().as_bytes());
             o.push(b'"');
         }
-        for (key, value) in [
-            (q!("origin"), &self.origin),
-            (q!("user"), &self.user),
-            (q!("resource_arn"), &self.resource_arn),
-        ] {
-            if let Some(v) = value {
-                string(obj.key(key), v)?;
-            }
+        obj.string(q!("origin"), origin)?;
+        obj.string(q!("user"), user)?;
+        obj.string(q!("resource_arn"), resource_arn)?;
+        obj.bool(q!("traced"), *traced);
+        if !precursor_ids.is_empty() {
+            serde_into(obj.key(q!("precursor_ids")), precursor_ids)?;
         }
-        if let Some(b) = self.traced {
-            obj.key(q!("traced"))
-                .extend_from_slice(if b { b"true" } else { b"false" });
-        }
-        if !self.precursor_ids.is_empty() {
-            serde_into(obj.key(q!("precursor_ids")), &self.precursor_ids)?;
-        }
-        if let Some(h) = &self.http {
+        if let Some(h) = http_block {
             http(obj.key(q!("http")), h)?;
         }
-        if let Some(a) = &self.aws {
+        if let Some(a) = aws_block {
             aws(obj.key(q!("aws")), a)?;
         }
-        if let Some(sql) = &self.sql {
-            serde_into(obj.key(q!("sql")), sql)?;
-        }
-        if let Some(s) = &self.service {
+        obj.serde(q!("sql"), sql)?;
+        if let Some(s) = service_block {
             service(obj.key(q!("service")), s)?;
         }
-        if !self.annotations.is_empty() {
-            annotations(obj.key(q!("annotations")), &self.annotations)?;
+        if !annotation_map.is_empty() {
+            annotations(obj.key(q!("annotations")), annotation_map)?;
         }
-        if !self.metadata.is_empty() {
-            metadata(obj.key(q!("metadata")), &self.metadata)?;
+        if !metadata_map.is_empty() {
+            metadata(obj.key(q!("metadata")), metadata_map)?;
         }
-        for (key, flag) in [
-            (q!("error"), self.error),
-            (q!("throttle"), self.throttle),
-            (q!("fault"), self.fault),
-        ] {
-            if let Some(b) = flag {
-                obj.key(key)
-                    .extend_from_slice(if b { b"true" } else { b"false" });
-            }
-        }
-        if let Some(cause) = &self.cause {
-            serde_into(obj.key(q!("cause")), cause)?;
-        }
-        if !self.subsegments.is_empty() {
+        obj.bool(q!("error"), *error);
+        obj.bool(q!("throttle"), *throttle);
+        obj.bool(q!("fault"), *fault);
+        obj.serde(q!("cause"), cause)?;
+        if !subsegments.is_empty() {
             let o = obj.key(q!("subsegments"));
             o.push(b'[');
-            for (i, sub) in self.subsegments.iter().enumerate() {
+            for (i, sub) in subsegments.iter().enumerate() {
                 if i > 0 {
                     o.push(b',');
                 }
@@ -431,7 +488,7 @@ impl Document {
             }
             o.push(b']');
         }
-        obj.extra(&self.extra)?;
+        obj.extra(extra)?;
         obj.end();
         Ok(())
     }
