@@ -52,7 +52,7 @@ const OWN_CRATES: [&str; 11] = [
     "xray_sdk_actix",
     "xray_sdk_aws",
     "xray_sdk_lambda",
-    "xray_sdk_sqlx",
+    "xray_sdk_sql",
     "xray_sdk_tracing",
 ];
 
@@ -307,6 +307,29 @@ pub(crate) fn exceptions_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_crate_of_the_workspace_is_known_as_our_own() {
+        // The workspace's members, read from its manifest: a crate added later without being listed here
+        // would have its frames recorded in every backtrace.
+        let manifest = include_str!("../../../Cargo.toml");
+        let members: Vec<String> = manifest
+            .lines()
+            .map(str::trim)
+            .filter_map(|line| line.strip_prefix('"')?.strip_suffix("\","))
+            .filter(|name| {
+                name.starts_with("xray-sdk") && !name.contains('/') && *name != "xray-sdk-bench"
+            })
+            .map(|name| name.replace('-', "_"))
+            .collect();
+        assert!(members.len() >= 7, "{members:?}");
+        for member in &members {
+            assert!(
+                OWN_CRATES.contains(&member.as_str()),
+                "{member} is missing from OWN_CRATES"
+            );
+        }
+    }
 
     #[test]
     fn type_names() {
