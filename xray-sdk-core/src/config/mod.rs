@@ -3,6 +3,7 @@
 mod context_missing;
 mod daemon_address;
 pub mod env;
+pub mod lambda;
 
 pub use context_missing::{ContextMissing, UnknownStrategy};
 pub use daemon_address::{DaemonAddress, DaemonAddressError, Endpoint};
@@ -34,6 +35,8 @@ pub struct Config {
     pub dynamic_naming: Option<DynamicNaming>,
     /// The `origin` of segments, such as `AWS::ECS::Container`, and the service type for sampling.
     pub origin: Option<String>,
+    /// Whether the recorder runs in AWS Lambda (detected from the environment, see [`lambda::in_lambda`]).
+    pub lambda: bool,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             stream_sql: true,
             dynamic_naming: None,
             origin: None,
+            lambda: false,
         }
     }
 }

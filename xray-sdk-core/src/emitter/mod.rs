@@ -2,8 +2,11 @@
 //!
 //! [`UdpEmitter`] sends them to the daemon from a background thread, so that recording never waits on I/O; its
 //! queue is bounded, and what does not fit is counted and dropped. [`encode`] turns a document into datagrams
-//! that never exceed the UDP limit. `MemoryEmitter` (feature `test-util`) keeps documents for tests.
+//! that never exceed the UDP limit. `DirectUdpEmitter` sends from the emitting thread, for frozen
+//! environments such as AWS Lambda. `MemoryEmitter` (feature `test-util`) keeps documents for tests.
 
+#[cfg(feature = "udp-emitter")]
+mod direct;
 pub mod encode;
 #[cfg(any(test, feature = "test-util"))]
 mod memory;
@@ -11,6 +14,8 @@ pub(crate) mod reuse;
 #[cfg(feature = "udp-emitter")]
 mod udp;
 
+#[cfg(feature = "udp-emitter")]
+pub use direct::DirectUdpEmitter;
 #[cfg(any(test, feature = "test-util"))]
 pub use memory::MemoryEmitter;
 #[cfg(feature = "udp-emitter")]

@@ -9,6 +9,7 @@
 //! an unsampled segment, a child of the current entity) and the context says which entity is current.
 
 mod exception;
+mod facade;
 mod pipeline;
 mod tree;
 

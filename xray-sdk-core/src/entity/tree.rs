@@ -47,6 +47,9 @@ struct TreeState {
     live_subsegments: usize,
     /// The segment has been emitted; nothing more is recorded.
     done: bool,
+    /// The root is a facade (see `Entity::facade`): never sent nor written to; each child of the root leaves
+    /// as an independent subsegment as soon as it is complete.
+    facade: bool,
 }
 
 struct Node {
@@ -110,8 +113,21 @@ impl SegmentTree {
                 holders: Vec::new(),
                 live_subsegments: 0,
                 done: false,
+                facade: false,
             }),
         })
+    }
+
+    /// A tree whose root is a facade: `segment` is never sent, and the root's children leave one by one.
+    pub(crate) fn facade(
+        pipeline: Arc<Pipeline>,
+        trace_id: TraceId,
+        forwarded: Vec<(String, String)>,
+        segment: Box<Document>,
+    ) -> Arc<Self> {
+        let tree = SegmentTree::new(pipeline, trace_id, forwarded, segment);
+        tree.lock().facade = true;
+        tree
     }
 
     fn lock(&self) -> MutexGuard<'_, TreeState> {
@@ -128,6 +144,9 @@ impl SegmentTree {
         f: impl FnOnce(&mut Document) -> R,
     ) -> Option<R> {
         let mut state = self.lock();
+        if state.facade && node == 0 {
+            return None;
+        }
         let n = state.node_mut(node, id)?;
         if n.ended {
             return None;
@@ -144,6 +163,9 @@ impl SegmentTree {
         f: impl FnOnce(&mut Document, &[ChildException]) -> Option<ChildException>,
     ) {
         let mut state = self.lock();
+        if state.facade && node == 0 {
+            return;
+        }
         let Some(n) = state.node_mut(node, id) else {
             return;
         };
@@ -284,9 +306,24 @@ impl TreeState {
             if !n.ended || n.open_children > 0 {
                 return;
             }
+            if self.facade && n.parent.is_none() {
+                // The facade itself is never sent.
+                return;
+            }
             let Some(doc) = n.doc.take() else {
                 return;
             };
+            if self.facade && n.parent == Some(0) {
+                // A complete child of the facade leaves on its own, with the facade's id as its parent.
+                n.child_exceptions = Vec::new();
+                self.free.push(node);
+                let root = &mut self.nodes[0];
+                root.open_children = root.open_children.saturating_sub(1);
+                let parent_id = root.id;
+                self.live_subsegments = self.live_subsegments.saturating_sub(doc.entity_count());
+                outbox.0.push(independent(doc, trace_id, Some(parent_id)));
+                return;
+            }
             let Some(parent) = n.parent else {
                 self.done = true;
                 outbox.0.push(doc);

@@ -25,6 +25,13 @@ pub const RUSTC_VERSION: &str = env!("XRAY_SDK_RUSTC_VERSION");
 /// Builds a [`Recorder`]. Environment variables override what is set here, as in the other X-Ray SDKs:
 /// `AWS_XRAY_TRACING_NAME`, `AWS_XRAY_DAEMON_ADDRESS`, `AWS_XRAY_CONTEXT_MISSING`, `AWS_XRAY_SDK_ENABLED`
 /// and `AWS_XRAY_NOOP_ID`.
+///
+/// In AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` or `LAMBDA_TASK_ROOT` set), the defaults change, with nothing to
+/// configure: documents are sent by the thread that finishes them (`emitter::DirectUdpEmitter`),
+/// so that they are out before the sandbox freezes and no thread outlives an invocation; and the recorder
+/// decides nothing itself: the default sampler records no segment of its own (Lambda sends the function's
+/// segment; work is recorded under a [facade](Recorder::facade) whose decision comes with the invocation) and
+/// no centralized sampling poller starts. An explicit emitter or sampler still wins.
 #[derive(Debug)]
 pub struct RecorderBuilder {
     env: Box<dyn EnvSource>,
@@ -248,6 +255,7 @@ impl RecorderBuilder {
         if let Some(value) = env.var(env::NOOP_ID) {
             config.random_noop_ids = parse_bool(&value) == Some(false);
         }
+        config.lambda = crate::config::lambda::in_lambda(&*env);
         if let Some(pattern) = dynamic_naming {
             let fallback = config
                 .service_name
@@ -259,12 +267,13 @@ impl RecorderBuilder {
         let emitter: SharedEmitter = match emitter {
             Some(e) => e,
             None if !config.enabled => Arc::new(NoopEmitter),
+            None if config.lambda => lambda_emitter(&config)?,
             None => default_emitter(&config)?,
         };
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         let sampler = match sampler {
             Some(sampler) => sampler,
-            None if !config.enabled => Arc::new(NeverSample),
+            None if !config.enabled || config.lambda => Arc::new(NeverSample),
             None => default_sampler(&config, sampling_rules, centralized_sampling, &clock)?,
         };
 
@@ -360,6 +369,21 @@ fn default_emitter(config: &Config) -> Result<SharedEmitter, BuildError> {
 /// Without the UDP emitter, an emitter must be given.
 #[cfg(not(feature = "udp-emitter"))]
 fn default_emitter(_: &Config) -> Result<SharedEmitter, BuildError> {
+    Err(BuildError::NoEmitter)
+}
+
+/// In AWS Lambda: the UDP emitter that sends from the emitting thread, so that nothing waits in a queue when
+/// the sandbox freezes and no thread outlives an invocation.
+#[cfg(feature = "udp-emitter")]
+fn lambda_emitter(config: &Config) -> Result<SharedEmitter, BuildError> {
+    crate::emitter::DirectUdpEmitter::new(config.daemon_address.udp.clone())
+        .map(|e| Arc::new(e) as SharedEmitter)
+        .map_err(BuildError::Socket)
+}
+
+/// Without the UDP emitters, an emitter must be given.
+#[cfg(not(feature = "udp-emitter"))]
+fn lambda_emitter(_: &Config) -> Result<SharedEmitter, BuildError> {
     Err(BuildError::NoEmitter)
 }
 

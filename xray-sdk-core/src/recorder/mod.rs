@@ -1,6 +1,7 @@
 //! The recorder: begins segments, finds the current entity, and hands finished documents to the emitter.
 
 mod builder;
+mod facade;
 mod global;
 mod segment_builder;
 
