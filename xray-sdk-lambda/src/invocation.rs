@@ -59,8 +59,10 @@ mod tests {
     use super::*;
     use xray_sdk_core::config::MapEnv;
 
-    const FROM_CONTEXT: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
-    const FROM_ENV: &str = "Root=1-67891233-abcdef012345678912345678;Parent=1111111111111111;Sampled=1";
+    const FROM_CONTEXT: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    const FROM_ENV: &str =
+        "Root=1-67891233-abcdef012345678912345678;Parent=1111111111111111;Sampled=1";
 
     fn context(trace: Option<&str>) -> Context {
         let mut context = Context::default();
@@ -82,7 +84,10 @@ mod tests {
     #[test]
     fn without_fallback_or_with_bad_text_there_is_no_context() {
         let env = MapEnv::new([(TRACE_ID, FROM_ENV)]);
-        assert_eq!(trace_header(Some(&context(None)), None), TraceHeader::default());
+        assert_eq!(
+            trace_header(Some(&context(None)), None),
+            TraceHeader::default()
+        );
         let bad = context(Some("Root=not-a-trace-id;Parent=zz"));
         assert_eq!(trace_header(Some(&bad), Some(&env)), TraceHeader::default());
     }

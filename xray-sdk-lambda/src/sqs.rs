@@ -38,7 +38,11 @@ pub struct XraySqsRecord {
     #[serde(rename = "messageId", default)]
     pub message_id: Option<String>,
     /// `attributes.AWSTraceHeader`: the producer's trace header, when it was traced.
-    #[serde(rename = "attributes", default, deserialize_with = "trace_header_attribute")]
+    #[serde(
+        rename = "attributes",
+        default,
+        deserialize_with = "trace_header_attribute"
+    )]
     pub aws_trace_header: Option<String>,
 }
 
@@ -75,14 +79,24 @@ pub fn link_sqs_records(entity: &Entity, event: &XraySqsEvent) -> usize {
     event
         .records
         .iter()
-        .filter(|r| link_message(entity, r.aws_trace_header.as_deref(), r.message_id.as_deref()))
+        .filter(|r| {
+            link_message(
+                entity,
+                r.aws_trace_header.as_deref(),
+                r.message_id.as_deref(),
+            )
+        })
         .count()
 }
 
 /// Links `entity` to the trace of one message, given its `AWSTraceHeader` attribute and its id. Returns whether
 /// a link was added: not for a missing or malformed header, one without `Root` or `Parent`, `Sampled=0`, an
 /// unrecorded entity, or one that already holds [`MAX_LINKS`] links.
-pub fn link_message(entity: &Entity, aws_trace_header: Option<&str>, message_id: Option<&str>) -> bool {
+pub fn link_message(
+    entity: &Entity,
+    aws_trace_header: Option<&str>,
+    message_id: Option<&str>,
+) -> bool {
     let Some(header) = aws_trace_header.and_then(|text| TraceHeader::parse(text).ok()) else {
         return false;
     };
