@@ -15,6 +15,7 @@
 //! | `axum` | `tower`, plus axum's matched route (annotation `http_route`) and peer address |
 //! | `reqwest` | `xray_sdk::reqwest`: `XrayReqwestMiddleware` for `reqwest-middleware` clients |
 //! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
+//! | `lambda` | `xray_sdk::lambda`: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -33,6 +34,10 @@ pub use xray_sdk_reqwest as reqwest;
 /// The actix-web middleware `XrayActixMiddleware`. See [`xray_sdk_actix`].
 #[cfg(feature = "actix")]
 pub use xray_sdk_actix as actix;
+
+/// AWS Lambda: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions. See [`xray_sdk_lambda`].
+#[cfg(feature = "lambda")]
+pub use xray_sdk_lambda as lambda;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;
