@@ -15,6 +15,8 @@
 //!   loopback datagram (a few µs on a small virtual machine) is the kernel's cost, not the SDK's;
 //! - `xray unsampled`: the layer, `Sampled=0`: the cost of the layer alone.
 
+#![allow(clippy::expect_used)]
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;

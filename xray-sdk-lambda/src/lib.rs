@@ -27,7 +27,8 @@
 //! each invocation from its trace header (`Root`, `Parent`, `Sampled`), never sent. For each invocation the
 //! layer begins one subsegment under the facade, named after the function (`AWS_LAMBDA_FUNCTION_NAME`, or
 //! [`XrayLambdaLayer::name`]), with the annotation `ColdStart` (`true` for the first invocation of the
-//! process), and makes it current for the handler's future. An error the handler returns is recorded on it as
+//! process; the name AWS Lambda Powertools uses, so existing X-Ray queries such as `annotation.ColdStart = true`
+//! keep working; the X-Ray SDKs themselves record no cold start), and makes it current for the handler's future. An error the handler returns is recorded on it as
 //! a fault with the error's message; a panic as a fault with an exception of type `panic` (the panic then goes
 //! on to the runtime, which reports it to Lambda).
 //!

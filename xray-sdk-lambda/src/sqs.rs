@@ -66,10 +66,12 @@ impl XraySqsRecord {
             .and_then(|text| TraceHeader::parse(text).ok())
     }
 
-    /// Whether the producer sampled the message's trace (`Sampled=1`).
+    /// Whether the producer sampled the message's trace: the header has the field `Sampled=1`, whatever the
+    /// rest holds (as the other SDKs' helpers answer, except that `Sampled=10` is not taken for `Sampled=1`).
     pub fn is_sampled(&self) -> bool {
-        self.trace_header()
-            .is_some_and(|h| h.sampled == Some(SamplingFlag::Sampled))
+        self.aws_trace_header
+            .as_deref()
+            .is_some_and(|text| text.split(';').any(|field| field.trim() == "Sampled=1"))
     }
 }
 

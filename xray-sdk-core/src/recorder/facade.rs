@@ -152,3 +152,43 @@ mod tests {
         assert!(emitter.documents().is_empty());
     }
 }
+
+#[cfg(test)]
+mod python_vectors {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::config::MapEnv;
+    use crate::emitter::MemoryEmitter;
+
+    /// The Python SDK's facade decisions: recorded only for `Root`, `Parent` and `Sampled=1`. Where Python
+    /// falls back to a dummy segment with the no-op trace id, the facade here keeps the incoming `Root`.
+    #[test]
+    fn facades_are_recorded_as_in_the_python_sdk() {
+        let vectors: serde_json::Value =
+            serde_json::from_str(&xray_sdk_testdata::read_text("python-sdk-vectors.json")).unwrap();
+        let recorder = Recorder::builder()
+            .env(MapEnv::default())
+            .emitter(MemoryEmitter::new())
+            .build()
+            .unwrap();
+        for case in vectors["lambda_facade"]["cases"].as_array().unwrap() {
+            let header = case["_X_AMZN_TRACE_ID"]
+                .as_str()
+                .map(|text| TraceHeader::parse(text).unwrap())
+                .unwrap_or_default();
+            let facade = recorder.facade(&header);
+            assert_eq!(
+                facade.is_sampled(),
+                case["sampled"] == true && case["subsegment_attached"] == true,
+                "{case}"
+            );
+            if facade.is_sampled() {
+                assert_eq!(facade.id().to_string(), case["id"]);
+            }
+            if let Some(root) = header.root {
+                assert_eq!(facade.trace_id(), root);
+            }
+        }
+    }
+}
