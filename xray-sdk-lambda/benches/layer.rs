@@ -103,7 +103,7 @@ fn main() {
         .build()
         .expect("recorder");
     // The handler's own subsegment uses the global recorder: make it this one.
-    let _ = xray_sdk_core::set_global(recorder.clone());
+    let _installed = xray_sdk_core::install(recorder.clone()).expect("the global recorder");
     let layer = XrayLambdaLayer::new()
         .recorder(recorder)
         .env(MapEnv::default());

@@ -73,7 +73,7 @@ fn lambda_http_requests_carry_the_context_in_their_extensions() {
     let (recorder, emitter) = recorder();
     let inner = service_fn(|_: http::Request<String>| async {
         let entity = xray_sdk_core::context::current().unwrap();
-        Ok::<_, lambda_runtime::Error>(entity.trace_header().to_string())
+        Ok::<_, lambda_runtime::Error>(entity.trace_header().unwrap().to_string())
     });
     let mut service = XrayLambdaLayer::new()
         .recorder(recorder)
