@@ -38,7 +38,7 @@
 //!
 //! # Before the sandbox freezes
 //! Lambda freezes the sandbox when the response is posted. In Lambda, the recorder built from the environment
-//! sends each document from the thread that finishes it ([`DirectUdpEmitter`](xray_sdk_core::emitter::DirectUdpEmitter)),
+//! sends each document from the thread that finishes it (`xray_sdk_core::emitter::DirectUdpEmitter`),
 //! so the invocation's subsegment, ended when the handler's future completes, is in the daemon's socket
 //! before the runtime posts the response; and no thread outlives the invocation's work. It records no segment
 //! of its own and starts no sampling poller: the decision comes with each invocation. None of this needs
