@@ -31,7 +31,8 @@ pub const RUSTC_VERSION: &str = env!("XRAY_SDK_RUSTC_VERSION");
 /// so that they are out before the sandbox freezes and no thread outlives an invocation; and the recorder
 /// decides nothing itself: the default sampler records no segment of its own (Lambda sends the function's
 /// segment; work is recorded under a [facade](Recorder::facade) whose decision comes with the invocation) and
-/// no centralized sampling poller starts. An explicit emitter or sampler still wins.
+/// no centralized sampling poller starts, nor platform plugins (Lambda records the function's platform). An
+/// explicit emitter or sampler still wins.
 #[derive(Debug)]
 pub struct RecorderBuilder {
     env: Box<dyn EnvSource>,
@@ -298,7 +299,7 @@ impl RecorderBuilder {
             },
         });
         #[cfg(feature = "plugins")]
-        let platform = match plugins.filter(|_| config.enabled) {
+        let platform = match plugins.filter(|_| config.enabled && !config.lambda) {
             Some(plugins) => crate::plugins::start(plugins, &*env, aws.clone()),
             None => Arc::new(PlatformSlot::none()),
         };
