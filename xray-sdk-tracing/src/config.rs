@@ -99,7 +99,10 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(config.annotation_key("order.id").unwrap(), "order_id");
-        assert_eq!(config.annotation_key("xray.user-name").unwrap(), "user_name");
+        assert_eq!(
+            config.annotation_key("xray.user-name").unwrap(),
+            "user_name"
+        );
         assert_eq!(config.annotation_key("xray.é").unwrap(), "_");
         assert_eq!(config.annotation_key("xray."), None);
         assert_eq!(config.annotation_key(""), None);

@@ -45,7 +45,12 @@ pub(crate) struct SpanVisitor<'a> {
 }
 
 impl SpanVisitor<'_> {
-    fn record(&mut self, field: &Field, annotation: impl FnOnce() -> AnnotationValue, metadata: impl FnOnce(&Entity, &str, &str)) {
+    fn record(
+        &mut self,
+        field: &Field,
+        annotation: impl FnOnce() -> AnnotationValue,
+        metadata: impl FnOnce(&Entity, &str, &str),
+    ) {
         let name = field.name();
         if name == NAME_FIELD {
             return;
@@ -64,19 +69,35 @@ impl SpanVisitor<'_> {
 
 impl Visit for SpanVisitor<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record(field, || value.into(), |e, ns, k| e.put_metadata_in(ns, k, &value));
+        self.record(
+            field,
+            || value.into(),
+            |e, ns, k| e.put_metadata_in(ns, k, &value),
+        );
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record(field, || value.into(), |e, ns, k| e.put_metadata_in(ns, k, &value));
+        self.record(
+            field,
+            || value.into(),
+            |e, ns, k| e.put_metadata_in(ns, k, &value),
+        );
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.record(field, || value.into(), |e, ns, k| e.put_metadata_in(ns, k, &value));
+        self.record(
+            field,
+            || value.into(),
+            |e, ns, k| e.put_metadata_in(ns, k, &value),
+        );
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record(field, || value.into(), |e, ns, k| e.put_metadata_in(ns, k, &value));
+        self.record(
+            field,
+            || value.into(),
+            |e, ns, k| e.put_metadata_in(ns, k, &value),
+        );
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -84,7 +105,11 @@ impl Visit for SpanVisitor<'_> {
             record_exception(self.entity, None, vec![value.to_owned()]);
             return;
         }
-        self.record(field, || value.into(), |e, ns, k| e.put_metadata_in(ns, k, value));
+        self.record(
+            field,
+            || value.into(),
+            |e, ns, k| e.put_metadata_in(ns, k, value),
+        );
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
@@ -101,7 +126,11 @@ impl Visit for SpanVisitor<'_> {
             return;
         }
         let text = || format!("{value:?}");
-        self.record(field, || text().into(), |e, ns, k| e.put_metadata_in(ns, k, &text()));
+        self.record(
+            field,
+            || text().into(),
+            |e, ns, k| e.put_metadata_in(ns, k, &text()),
+        );
     }
 }
 

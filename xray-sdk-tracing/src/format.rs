@@ -30,9 +30,16 @@ use crate::layer::span_entity;
 ///
 /// With JSON output, where a prefix would break each line, put [`XrayLogId::current`]'s trace id in a field of
 /// your own instead.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct XrayFormat<F = Format> {
     inner: F,
+}
+
+impl Default for XrayFormat<Format> {
+    /// Lines formatted as `tracing_subscriber::fmt` formats them by default, prefixed with the trace id.
+    fn default() -> Self {
+        XrayFormat::new(Format::default())
+    }
 }
 
 impl<F> XrayFormat<F> {

@@ -149,7 +149,9 @@ where
             }
             Parent::Untraced => return,
             Parent::Root => match &config.root_segments {
-                Some(recorder) => Traced::Segment(recorder.segment(&span_name(attrs)).begin_detached()),
+                Some(recorder) => {
+                    Traced::Segment(recorder.segment(&span_name(attrs)).begin_detached())
+                }
                 None => return,
             },
         };

@@ -124,6 +124,10 @@ fn log_records_carry_the_trace_id_inside_a_trace_only() {
     );
     assert_eq!(
         id.to_string(),
-        format!("AWS-XRAY-TRACE-ID: {}@{}", id.trace_id(), id.entity_id().unwrap())
+        format!(
+            "AWS-XRAY-TRACE-ID: {}@{}",
+            id.trace_id(),
+            id.entity_id().unwrap()
+        )
     );
 }

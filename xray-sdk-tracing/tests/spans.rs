@@ -115,7 +115,11 @@ fn field_mapping_names_and_errors() {
         span.record("otel.name", "renamed orders");
         {
             let _charge = info_span!("charge").entered();
-            error!(error = &Declined(std::io::Error::other("insufficient funds")) as &(dyn std::error::Error + 'static), "payment failed");
+            error!(
+                error = &Declined(std::io::Error::other("insufficient funds"))
+                    as &(dyn std::error::Error + 'static),
+                "payment failed"
+            );
         }
         span.record("error", "request failed");
         // Events below ERROR record nothing.

@@ -27,11 +27,7 @@ fn runtime() -> tokio::runtime::Runtime {
 async fn checkout() {
     validate();
     // One task continues the span (tracing's way), the other the X-Ray context (the SDK's way).
-    let first = tokio::spawn(
-        reserve(1)
-            .in_current_span()
-            .with_current_subscriber(),
-    );
+    let first = tokio::spawn(reserve(1).in_current_span().with_current_subscriber());
     let second = context::spawn(reserve(2).with_current_subscriber());
     tokio::task::yield_now().await;
     first.await.unwrap();
@@ -63,9 +59,7 @@ fn async_instrument_and_spawned_tasks_nest_under_their_span() {
             segment.end();
         });
     });
-    let reserve = |slot: u32| {
-        json!({"name": "reserve", "metadata": {"tracing": {"slot": slot}}, "subsegments": [{"name": "store"}]})
-    };
+    let reserve = |slot: u32| json!({"name": "reserve", "metadata": {"tracing": {"slot": slot}}, "subsegments": [{"name": "store"}]});
     assert_eq!(
         shapes(&emitter),
         vec![json!({
@@ -89,8 +83,7 @@ fn spans_on_threads_nest_under_their_parent() {
         let shared = info_span!("shared");
         std::thread::scope(|s| {
             for worker in 0..2u64 {
-                let (batch, shared, dispatch, recorder) =
-                    (&batch, &shared, &dispatch, &recorder);
+                let (batch, shared, dispatch, recorder) = (&batch, &shared, &dispatch, &recorder);
                 s.spawn(move || {
                     tracing::dispatcher::with_default(dispatch, || {
                         // An explicit parent, on a thread where no X-Ray entity is current.

@@ -16,6 +16,7 @@
 //! | `reqwest` | `xray_sdk::reqwest`: `XrayReqwestMiddleware` for `reqwest-middleware` clients |
 //! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
 //! | `lambda` | `xray_sdk::lambda`: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions |
+//! | `tracing` | `xray_sdk::tracing_bridge`: `XrayLayer` (spans become subsegments), `XrayFormat` and `XrayLogger` (log lines carry the trace id) |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -38,6 +39,13 @@ pub use xray_sdk_actix as actix;
 /// AWS Lambda: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions. See [`xray_sdk_lambda`].
 #[cfg(feature = "lambda")]
 pub use xray_sdk_lambda as lambda;
+
+/// The `tracing` bridge: `XrayLayer`, `XrayFormat`, `XrayLogger`. See [`xray_sdk_tracing`].
+///
+/// Named `tracing_bridge` rather than `tracing`: a module `tracing` here would, after `use xray_sdk::*;`, shadow
+/// the `tracing` crate in the user's own paths (`tracing::info!`).
+#[cfg(feature = "tracing")]
+pub use xray_sdk_tracing as tracing_bridge;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;

@@ -146,7 +146,10 @@ pub fn shape_with(doc: &Value, parent: Option<&Value>, ends_within: bool) -> Val
         m
     });
     if let Some(Value::Array(subs)) = doc.remove("subsegments") {
-        let mut subs: Vec<Value> = subs.iter().map(|s| shape_with(s, Some(&full), ends_within)).collect();
+        let mut subs: Vec<Value> = subs
+            .iter()
+            .map(|s| shape_with(s, Some(&full), ends_within))
+            .collect();
         subs.sort_by_key(|s| s.to_string());
         doc.insert("subsegments".into(), Value::Array(subs));
     }
