@@ -1,7 +1,12 @@
 //! What the layer records: which spans, which fields as annotations, where the rest goes.
 
+use std::borrow::Cow;
+
 use tracing_core::{Level, LevelFilter, Metadata};
 use xray_sdk_core::Recorder;
+
+/// The longest annotation key X-Ray accepts.
+const MAX_KEY_LEN: usize = 500;
 
 /// The prefix of the SDK's own targets, whose spans and events are never traced.
 const OWN_TARGET: &str = "xray_sdk";
@@ -48,7 +53,7 @@ impl Config {
 
     /// The annotation key for a field, when the field is an annotation: sanitized to `[A-Za-z0-9_]`, at most 500
     /// bytes.
-    pub(crate) fn annotation_key(&self, field: &str) -> Option<String> {
+    pub(crate) fn annotation_key<'a>(&self, field: &'a str) -> Option<Cow<'a, str>> {
         let key = if self.annotations.iter().any(|a| a == field) {
             field
         } else {
@@ -56,12 +61,18 @@ impl Config {
                 .iter()
                 .find_map(|p| field.strip_prefix(p.as_str()))?
         };
-        let key: String = key
-            .chars()
-            .take(500)
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        (!key.is_empty()).then_some(key)
+        if key.is_empty() {
+            return None;
+        }
+        if key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Some(Cow::Borrowed(key));
+        }
+        Some(Cow::Owned(
+            key.chars()
+                .take(MAX_KEY_LEN)
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect(),
+        ))
     }
 }
 

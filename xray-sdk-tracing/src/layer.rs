@@ -101,13 +101,15 @@ impl XrayLayer {
     {
         if attrs.is_contextual() {
             // The current X-Ray entity is the entered parent span's subsegment, or an X-Ray subsegment opened
-            // inside it: the innermost of the two.
+            // inside it: the innermost of the two. With none current, no traced span is entered here, and
+            // the span's ancestors need no look-up.
             if let Some(entity) = context::current() {
                 return Parent::Entity(entity);
             }
-            return match ctx.lookup_current() {
-                Some(span) => span_entity(span).map_or(Parent::Untraced, Parent::Entity),
-                None => Parent::Root,
+            return if self.config.root_segments.is_some() && ctx.lookup_current().is_none() {
+                Parent::Root
+            } else {
+                Parent::Untraced
             };
         }
         if let Some(entity) = attrs
