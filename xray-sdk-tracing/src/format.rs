@@ -11,7 +11,7 @@ use xray_sdk_core::context;
 use crate::XrayLogId;
 use crate::layer::span_entity;
 
-/// An event formatter for [`tracing_subscriber::fmt`] that begins each line logged inside a trace with its
+/// An event formatter for [`tracing_subscriber::fmt`](mod@tracing_subscriber::fmt) that begins each line logged inside a trace with its
 /// [`XrayLogId`] (`AWS-XRAY-TRACE-ID: 1-…@…`), then formats the line as `inner` does. Lines outside a trace are
 /// left exactly as `inner` writes them.
 ///

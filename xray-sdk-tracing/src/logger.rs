@@ -17,8 +17,9 @@ use crate::XrayLogId;
 /// use xray_sdk_tracing::XrayLogger;
 ///
 /// // any `log::Log`, such as env_logger's or simplelog's logger
-/// let logger = XrayLogger::new(StderrLog);
-/// if log::set_boxed_logger(Box::new(logger)).is_ok() {
+/// static LOGGER: XrayLogger<StderrLog> = XrayLogger::new(StderrLog);
+///
+/// if log::set_logger(&LOGGER).is_ok() {
 ///     log::set_max_level(log::LevelFilter::Info);
 /// }
 /// ```
@@ -29,7 +30,7 @@ pub struct XrayLogger<L> {
 
 impl<L: Log> XrayLogger<L> {
     /// Wraps `inner`.
-    pub fn new(inner: L) -> Self {
+    pub const fn new(inner: L) -> Self {
         XrayLogger { inner }
     }
 
