@@ -236,12 +236,12 @@ where
     }
 }
 
-/// The subsegment's name: the span's `otel.name` field, or else its name.
+/// The subsegment's name: the span's `otel.name` field, or else (or if it holds nothing X-Ray accepts) its name.
 fn span_name(attrs: &Attributes<'_>) -> Cow<'static, str> {
     if attrs.metadata().fields().field(NAME_FIELD).is_some() {
         let mut visitor = NameVisitor::default();
         attrs.record(&mut visitor);
-        if let Some(name) = visitor.name {
+        if let Some(name) = visitor.name.filter(|n| !sanitize_name(n).is_empty()) {
             return Cow::Owned(name);
         }
     }

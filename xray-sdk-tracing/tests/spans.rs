@@ -153,3 +153,48 @@ fn field_mapping_names_and_errors() {
         })]
     );
 }
+
+#[test]
+fn bad_input_is_recorded_safely() {
+    let (recorder, emitter) = recorder(true);
+    tracing::subscriber::with_default(subscriber(XrayLayer::new()), || {
+        let _segment = recorder.segment("svc").begin();
+        // An empty `otel.name`, a name with characters X-Ray refuses, a number JSON cannot hold.
+        let _empty = info_span!("unnamed", otel.name = "").entered();
+        let _odd = info_span!("odd", otel.name = "a<b>{c}", xray.ratio = f64::NAN).entered();
+        // Spans exited out of order.
+        let first = info_span!("first");
+        let second = info_span!("second");
+        let a = first.enter();
+        let b = second.enter();
+        drop(a);
+        drop(b);
+        // A span closed on another thread than the one that made it.
+        let moved = info_span!("moved");
+        std::thread::spawn(move || drop(moved)).join().unwrap();
+        // More spans than a segment holds at once: each ends before the next begins, so the segment streams
+        // them out as it goes and keeps them all.
+        for _ in 0..xray_sdk_core::entity::MAX_SUBSEGMENTS + 5 {
+            let _many = info_span!("many").entered();
+        }
+    });
+    let docs = emitter.take();
+    assert!(!docs.is_empty());
+    for doc in &docs {
+        support::checked(doc);
+    }
+    let all: Vec<serde_json::Value> = docs
+        .iter()
+        .map(|d| serde_json::to_value(d).unwrap())
+        .collect();
+    let text = serde_json::to_string(&all).unwrap();
+    // The empty name falls back to the span's name.
+    assert!(text.contains(r#""name":"unnamed""#));
+    assert!(text.contains(r#""ratio":"NaN""#), "{text}");
+    for name in ["first", "second", "moved"] {
+        assert!(text.contains(&format!(r#""name":"{name}""#)), "{name}");
+    }
+    let many = text.matches(r#""name":"many""#).count();
+    assert_eq!(many, xray_sdk_core::entity::MAX_SUBSEGMENTS + 5);
+    assert!(docs.len() > 1);
+}
