@@ -35,6 +35,17 @@
 //! of the recorder and of other integrations opened inside it are its children, and spans opened inside an
 //! X-Ray subsegment are its children.
 //!
+//! # With the HTTP integrations and spawned tasks
+//! Put `tower_http::trace::TraceLayer` (or any layer that opens a span per request) inside
+//! `XrayHttpLayer` (`.layer(TraceLayer::new_for_http()).layer(XrayHttpLayer::new())` in axum, where the last
+//! layer is the outermost): its span then opens while the request's segment is current and becomes its
+//! subsegment. That span lasts until the response body has been sent, so it may end after the segment. Placed
+//! outside, its span opens before the segment and is not traced.
+//!
+//! A task spawned with `tokio::spawn(future.in_current_span())` or with `xray_sdk_core::context::spawn` nests
+//! its spans under the span or entity current when it was spawned; a bare `tokio::spawn` continues nothing, as
+//! with `tracing` alone.
+//!
 //! # Filters
 //! [`XrayLayerBuilder::max_level`] and [`XrayLayerBuilder::target`] choose what is traced. Per-layer filters of
 //! `tracing_subscriber` work too, and leave the other layers untouched:
