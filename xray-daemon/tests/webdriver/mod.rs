@@ -81,7 +81,8 @@ pub fn browser_or_skip(test: &str) -> Option<Browser> {
             if std::env::var_os("CI").is_some() {
                 panic!("{message}");
             }
-            eprintln!("SKIPPED {message}");
+            // Straight to the process's stderr: the test harness shows what `eprintln!` prints only for failures.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {message}");
             None
         }
     }
