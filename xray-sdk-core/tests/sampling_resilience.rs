@@ -159,7 +159,10 @@ fn slow_daemon_times_out_and_never_delays_decisions() {
                 .count()
         }
     });
-    assert_eq!(finished("decisions during a stuck poll", &decisions), 10_000);
+    assert_eq!(
+        finished("decisions during a stuck poll", &decisions),
+        10_000
+    );
     assert!(
         matches!(poll.try_recv(), Err(TryRecvError::Empty)),
         "the poll ended before the daemon was released"
@@ -206,7 +209,10 @@ fn stuck_targets_poll_keeps_the_rules_working() {
                 .count()
         }
     });
-    assert_eq!(finished("decisions during a stuck report", &decisions), 10_000);
+    assert_eq!(
+        finished("decisions during a stuck report", &decisions),
+        10_000
+    );
     assert!(
         matches!(poll.try_recv(), Err(TryRecvError::Empty)),
         "the report ended before the daemon was released"
@@ -370,9 +376,7 @@ fn poll_now_wakes_the_thread() {
         rule("s", 2, 0.0, 0, "*", "*", "*", "*", "*"),
     ]);
     sampler.poll_now();
-    wait_for("the second rule", || {
-        sampler.rule_names().len() == 2
-    });
+    wait_for("the second rule", || sampler.rule_names().len() == 2);
 }
 
 #[test]

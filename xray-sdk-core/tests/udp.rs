@@ -241,7 +241,10 @@ fn flush_waits_for_every_thread_and_returns_at_once_when_nothing_waits() {
     // Nothing is waiting now: a flush answers without the sending thread, so even one with no time at all
     // succeeds (one that asked the thread would have to wait for its answer, and give up at once).
     for _ in 0..100 {
-        assert!(recorder.flush(Duration::ZERO), "a flush with nothing to wait for");
+        assert!(
+            recorder.flush(Duration::ZERO),
+            "a flush with nothing to wait for"
+        );
     }
     // (Few enough for the receiving socket's default buffer.)
     let docs = daemon.documents(80);

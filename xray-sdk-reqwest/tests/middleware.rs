@@ -2,10 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../xray-sdk-tower/tests/support/mod.rs"]
-mod support;
 #[path = "../../xray-sdk-tower/tests/support/closed_port.rs"]
 mod closed_port;
+#[path = "../../xray-sdk-tower/tests/support/mod.rs"]
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -39,7 +39,7 @@ async fn server() -> SocketAddr {
         .route(
             "/slow",
             // Never answers.
-            get(|| std::future::pending::<&str>()),
+            get(std::future::pending::<&str>),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

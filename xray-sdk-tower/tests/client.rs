@@ -2,9 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
 #[path = "support/closed_port.rs"]
 mod closed_port;
+mod support;
 
 use std::net::SocketAddr;
 

@@ -388,9 +388,8 @@ async fn a_panicking_handler_ends_its_segment_as_a_fault() {
 #[tokio::test]
 async fn a_request_future_dropped_mid_flight_ends_its_segment_as_a_fault() {
     let (rec, emitter, _) = recorder(true);
-    let mut service = XrayHttpLayer::with_recorder(rec.clone()).layer(
-        Router::new().route("/slow", get(|| std::future::pending::<&str>())),
-    );
+    let mut service = XrayHttpLayer::with_recorder(rec.clone())
+        .layer(Router::new().route("/slow", get(std::future::pending::<&str>)));
     let request = Request::get("/slow")
         .header("host", "svc.example.com")
         .body(axum::body::Body::empty())

@@ -108,9 +108,10 @@ fn reported_port(driver: &mut Child, mut log: std::fs::File) -> u16 {
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| {
-        panic!("chromedriver did not say which port it listens on ({e}); see its log")
-    })
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|e| {
+            panic!("chromedriver did not say which port it listens on ({e}); see its log")
+        })
 }
 
 /// A response: status and JSON body.
