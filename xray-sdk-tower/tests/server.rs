@@ -261,9 +261,10 @@ async fn incoming_trace_headers() {
                 "x-amzn-trace-id",
                 "Root=nonsense;Parent=zz;Sampled=1".to_owned(),
             )],
-            sampler: true,
+            // A malformed field costs that field only: the header's own decision stands.
+            sampler: false,
             recorded: Some((None, None)),
-            asks_sampler: true,
+            asks_sampler: false,
             response: "NEW",
         },
         Case {
