@@ -193,7 +193,29 @@ fn daemon_starts_stores_and_stops_cleanly_on_sigterm() {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.send_to(&datagram(doc.as_bytes()), &udp).unwrap();
     socket.send_to(b"junk", &udp).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // Stopped once both are read (the counters of the running daemon say so).
+    let viewer = line
+        .split("viewer on ")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats: serde_json::Value =
+            xray_daemon::cli::http::get_json(&viewer, "/api/stats", Duration::from_secs(10))
+                .unwrap();
+        if stats["received"] == 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon did not read both datagrams: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -147,10 +147,9 @@ async fn traces_expire_by_age() {
             json!({}),
         )],
     );
-    settle(&daemon, 1).await;
-    let list: Value = api(&daemon, "/api/traces").await;
-    assert_eq!(ids(&list), [trace_id(1)]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    // Stored (it may already be gone from the list: it is old after a second, however busy the machine).
+    assert_eq!(settle(&daemon, 1).await.stored, 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let list: Value = api(&daemon, "/api/traces").await;
         if ids(&list).is_empty() {

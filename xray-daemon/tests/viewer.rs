@@ -105,7 +105,12 @@ fn the_viewer_in_headless_chromium() {
         "name": INVALID_NAME, "start_time": 1.0, "end_time": 2.0});
     common::send_documents(&daemon, &[invalid.to_string()]);
     runtime.block_on(async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while daemon.stats().invalid_total == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the invalid document did not arrive"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         daemon.flush().await;

@@ -1,19 +1,30 @@
 //! A daemon that is down, slow or answers garbage: decisions keep coming from the fallback (or the last good
 //! rules), nothing panics, no decision waits on the network, and the poller stops promptly.
+//!
+//! Nothing here measures time: a daemon that "hangs" holds its connections until the test releases them, so that
+//! what must finish first demonstrably finishes before the release; the poller thread's end shows in the
+//! fallback sampler's reference count (the thread holds the sampler's state, and the state holds the fallback).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::net::TcpListener;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use socket2::{Domain, Socket, Type};
 use support::{Behaviour, FakeDaemon, rule};
 use xray_sdk_core::config::Endpoint;
 use xray_sdk_core::sampling::{
     AlwaysSample, CentralizedSampler, PollError, PollIntervals, Sampler, SamplingRequest,
+    SharedSampler,
 };
+
+/// How long a wait may last before the test fails rather than hangs (not a bound on speed).
+const DEADLINE: Duration = Duration::from_secs(10);
 
 /// Short intervals, no jitter: the background thread polls several times a second.
 fn fast() -> PollIntervals {
@@ -25,44 +36,55 @@ fn fast() -> PollIntervals {
     }
 }
 
-fn closed_port() -> Endpoint {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    Endpoint {
+/// A loopback port that nothing listens on: a socket bound to it that never listens, held by the caller, so
+/// that connections are refused and nothing else can take the port meanwhile.
+fn closed_port() -> (Socket, Endpoint) {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port,
-    }
+    };
+    (socket, endpoint)
 }
 
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+/// A fallback whose reference count tells whether the sampler's state (and so its poller thread) is still alive.
+fn counted_fallback() -> SharedSampler {
+    Arc::new(AlwaysSample)
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
     }
 }
 
-/// The slowest of `n` decisions.
-fn slowest_decision(sampler: &dyn Sampler, n: usize) -> Duration {
-    let req = SamplingRequest {
-        service_name: "svc",
-        ..Default::default()
-    };
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(sampler.should_sample(&req));
-            t.elapsed()
-        })
-        .max()
-        .unwrap()
+/// Runs `f` on a thread of its own; its result arrives on the receiver.
+fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx
+}
+
+/// The result of what `spawn` started, failing (instead of hanging) if it does not come.
+fn finished<T>(what: &str, rx: &Receiver<T>) -> T {
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|e| panic!("{what}: no result ({e})"))
 }
 
 #[test]
 fn daemon_down_falls_back() {
-    let sampler = CentralizedSampler::builder(closed_port())
-        .fallback(AlwaysSample)
+    let (_held, endpoint) = closed_port();
+    let fallback = counted_fallback();
+    let sampler = CentralizedSampler::builder(endpoint)
+        .shared_fallback(fallback.clone())
         .intervals(fast())
         .timeout(Duration::from_millis(200))
         .start()
@@ -76,66 +98,127 @@ fn daemon_down_falls_back() {
         Err(PollError::Connect(_))
     ));
     assert!(!sampler.has_fresh_rules());
-    let t = Instant::now();
+    // Between retries the thread waits, and shutdown ends that wait and joins it.
     sampler.shutdown();
-    assert!(t.elapsed() < Duration::from_millis(500));
+    drop(sampler);
+    assert_eq!(
+        Arc::strong_count(&fallback),
+        1,
+        "the poller thread outlived shutdown"
+    );
 }
 
 #[test]
 fn slow_daemon_times_out_and_never_delays_decisions() {
     let daemon = FakeDaemon::start();
     daemon.set_behaviour(Behaviour::Hang);
-    let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
-        .fallback(AlwaysSample)
-        .timeout(Duration::from_millis(300))
-        .manual_polling()
-        .start()
-        .unwrap();
+    let sampler = Arc::new(
+        CentralizedSampler::builder(daemon.endpoint.clone())
+            .fallback(AlwaysSample)
+            .timeout(Duration::from_millis(300))
+            .manual_polling()
+            .start()
+            .unwrap(),
+    );
+    // The daemon never answers (nothing releases it here): only the timeout can end the poll.
     let t = Instant::now();
-    assert!(matches!(sampler.refresh_rules(), Err(PollError::Timeout)));
-    let took = t.elapsed();
+    let poll = spawn({
+        let sampler = Arc::clone(&sampler);
+        move || sampler.refresh_rules()
+    });
+    let result = finished("a poll of a daemon that never answers", &poll);
+    assert!(matches!(result, Err(PollError::Timeout)), "{result:?}");
     assert!(
-        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
-        "{took:?}"
+        t.elapsed() >= Duration::from_millis(250),
+        "gave up before its timeout: {:?}",
+        t.elapsed()
     );
 
-    // While another thread is stuck in a poll, decisions go on at full speed.
-    std::thread::scope(|s| {
-        let poll = s.spawn(|| sampler.refresh_rules());
-        std::thread::sleep(Duration::from_millis(20));
-        let slowest = slowest_decision(&sampler, 10_000);
-        assert!(
-            slowest < Duration::from_millis(50),
-            "slowest decision {slowest:?}"
-        );
-        assert!(matches!(poll.join().unwrap(), Err(PollError::Timeout)));
+    // While another thread is stuck in a poll (until the daemon is released), decisions go on.
+    let sampler = Arc::new(
+        CentralizedSampler::builder(daemon.endpoint.clone())
+            .fallback(AlwaysSample)
+            .timeout(Duration::from_secs(600))
+            .manual_polling()
+            .start()
+            .unwrap(),
+    );
+    let asked = daemon.requests().len();
+    let poll = spawn({
+        let sampler = Arc::clone(&sampler);
+        move || sampler.refresh_rules()
     });
+    wait_for("the poll to reach the daemon", || {
+        daemon.requests().len() > asked
+    });
+    let decisions = spawn({
+        let sampler = Arc::clone(&sampler);
+        move || {
+            (0..10_000)
+                .filter(|_| sampler.should_sample(&SamplingRequest::default()).sampled)
+                .count()
+        }
+    });
+    assert_eq!(
+        finished("decisions during a stuck poll", &decisions),
+        10_000
+    );
+    assert!(
+        matches!(poll.try_recv(), Err(TryRecvError::Empty)),
+        "the poll ended before the daemon was released"
+    );
+    daemon.release_hung();
+    assert!(finished("the released poll", &poll).is_err());
 }
 
 #[test]
 fn stuck_targets_poll_keeps_the_rules_working() {
     let daemon = FakeDaemon::start();
     daemon.set_rules(vec![rule("svc-rule", 1, 1.0, 0, "svc", "*", "*", "*", "*")]);
-    let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
-        .timeout(Duration::from_millis(400))
-        .manual_polling()
-        .start()
-        .unwrap();
+    let sampler = Arc::new(
+        CentralizedSampler::builder(daemon.endpoint.clone())
+            .timeout(Duration::from_secs(600))
+            .manual_polling()
+            .start()
+            .unwrap(),
+    );
     sampler.refresh_rules().unwrap();
     daemon.set_behaviour(Behaviour::Hang);
-    std::thread::scope(|s| {
-        let req = SamplingRequest {
-            service_name: "svc",
-            ..Default::default()
-        };
-        sampler.should_sample(&req);
-        let poll = s.spawn(|| sampler.report_statistics());
-        std::thread::sleep(Duration::from_millis(20));
-        let d = sampler.should_sample(&req);
-        assert_eq!(d.rule_name.as_deref(), Some("svc-rule"));
-        assert!(slowest_decision(&sampler, 10_000) < Duration::from_millis(50));
-        assert!(matches!(poll.join().unwrap(), Err(PollError::Timeout)));
+    let req = SamplingRequest {
+        service_name: "svc",
+        ..Default::default()
+    };
+    sampler.should_sample(&req);
+    let asked = daemon.requests().len();
+    let poll = spawn({
+        let sampler = Arc::clone(&sampler);
+        move || sampler.report_statistics()
     });
+    wait_for("the report to reach the daemon", || {
+        daemon.requests().len() > asked
+    });
+    let decisions = spawn({
+        let sampler = Arc::clone(&sampler);
+        move || {
+            let req = SamplingRequest {
+                service_name: "svc",
+                ..Default::default()
+            };
+            (0..10_000)
+                .filter(|_| sampler.should_sample(&req).rule_name.as_deref() == Some("svc-rule"))
+                .count()
+        }
+    });
+    assert_eq!(
+        finished("decisions during a stuck report", &decisions),
+        10_000
+    );
+    assert!(
+        matches!(poll.try_recv(), Err(TryRecvError::Empty)),
+        "the report ended before the daemon was released"
+    );
+    daemon.release_hung();
+    assert!(finished("the released report", &poll).is_err());
 }
 
 #[test]
@@ -200,77 +283,83 @@ fn background_thread_polls_and_stops_promptly() {
         "SamplingTargetDocuments": [{"RuleName": "bg", "FixedRate": 1.0}],
         "LastRuleModification": 1.0
     }));
+    let fallback = counted_fallback();
     let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
+        .shared_fallback(fallback.clone())
         .intervals(fast())
         .timeout(Duration::from_millis(500))
         .start()
         .unwrap();
-    wait_for("rules", Duration::from_secs(5), || {
-        sampler.has_fresh_rules()
-    });
+    wait_for("rules", || sampler.has_fresh_rules());
     let req = SamplingRequest::default();
     assert!(
         !sampler.should_sample(&req).sampled,
         "FixedRate 0 from the rules"
     );
-    wait_for("a report and its target", Duration::from_secs(5), || {
+    wait_for("a report and its target", || {
         sampler.should_sample(&req).sampled
     });
     assert!(!daemon.requests_to("/SamplingTargets").is_empty());
 
-    let t = Instant::now();
     sampler.shutdown();
-    assert!(
-        t.elapsed() < Duration::from_millis(300),
-        "{:?}",
-        t.elapsed()
-    );
-    std::thread::sleep(Duration::from_millis(50));
-    let before = daemon.requests().len();
+    let polls = daemon.requests().len();
     sampler.poll_now();
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(daemon.requests().len(), before, "no poll after shutdown");
     // Decisions still work with the last rules.
     assert_eq!(sampler.should_sample(&req).rule_name.as_deref(), Some("bg"));
+    drop(sampler);
+    // The thread was stopped and joined by shutdown: once the sampler is gone, nothing holds its state, and
+    // every poll it ever made is already counted.
+    assert_eq!(
+        Arc::strong_count(&fallback),
+        1,
+        "the poller thread outlived shutdown"
+    );
+    assert_eq!(daemon.requests().len(), polls, "no poll after shutdown");
 }
 
 #[test]
 fn drop_stops_the_thread_even_during_a_stuck_poll() {
     let daemon = FakeDaemon::start();
     daemon.set_behaviour(Behaviour::Hang);
+    let fallback = counted_fallback();
     let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
+        .shared_fallback(fallback.clone())
         .intervals(fast())
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(600))
         .start()
         .unwrap();
-    wait_for("the first poll", Duration::from_secs(5), || {
-        !daemon.requests().is_empty()
-    });
-    let t = Instant::now();
-    drop(sampler);
-    assert!(
-        t.elapsed() < Duration::from_millis(600),
-        "{:?}",
-        t.elapsed()
+    wait_for("the first poll", || !daemon.requests().is_empty());
+    // The daemon has not answered, and will not until released: a drop that waited for the poll never returns.
+    let dropped = spawn(move || drop(sampler));
+    finished("dropping the sampler during a stuck poll", &dropped);
+    assert_eq!(
+        Arc::strong_count(&fallback),
+        2,
+        "the poll is still waiting, in the thread that holds the sampler's state"
     );
+    daemon.release_hung();
+    wait_for("the thread to end with its poll", || {
+        Arc::strong_count(&fallback) == 1
+    });
 }
 
 #[test]
 fn default_intervals_do_not_delay_shutdown() {
     let daemon = FakeDaemon::start();
     daemon.set_rules(vec![rule("r", 1, 0.0, 0, "*", "*", "*", "*", "*")]);
+    let fallback = counted_fallback();
     let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
+        .shared_fallback(fallback.clone())
         .start()
         .unwrap();
-    wait_for("rules", Duration::from_secs(5), || {
-        sampler.has_fresh_rules()
-    });
-    let t = Instant::now();
+    wait_for("rules", || sampler.has_fresh_rules());
+    // The thread now waits 10 s for its next target poll; shutdown ends that wait and joins it.
     sampler.shutdown();
-    assert!(
-        t.elapsed() < Duration::from_millis(300),
-        "{:?}",
-        t.elapsed()
+    drop(sampler);
+    assert_eq!(
+        Arc::strong_count(&fallback),
+        1,
+        "the poller thread outlived shutdown"
     );
 }
 
@@ -281,17 +370,13 @@ fn poll_now_wakes_the_thread() {
     let sampler = CentralizedSampler::builder(daemon.endpoint.clone())
         .start()
         .unwrap();
-    wait_for("rules", Duration::from_secs(5), || {
-        sampler.has_fresh_rules()
-    });
+    wait_for("rules", || sampler.has_fresh_rules());
     daemon.set_rules(vec![
         rule("r", 1, 0.0, 0, "*", "*", "*", "*", "*"),
         rule("s", 2, 0.0, 0, "*", "*", "*", "*", "*"),
     ]);
     sampler.poll_now();
-    wait_for("the second rule", Duration::from_secs(5), || {
-        sampler.rule_names().len() == 2
-    });
+    wait_for("the second rule", || sampler.rule_names().len() == 2);
 }
 
 #[test]
@@ -316,9 +401,7 @@ fn decisions_from_many_threads_while_rules_and_targets_change() {
         .timeout(Duration::from_millis(500))
         .start()
         .unwrap();
-    wait_for("rules", Duration::from_secs(5), || {
-        sampler.has_fresh_rules()
-    });
+    wait_for("rules", || sampler.has_fresh_rules());
     std::thread::scope(|s| {
         for t in 0..4 {
             let sampler = &sampler;

@@ -30,8 +30,9 @@ struct Daemon {
 impl Daemon {
     fn new() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Only so that a missing datagram fails the test instead of hanging it.
         socket
-            .set_read_timeout(Some(Duration::from_millis(500)))
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         Daemon { socket }
     }
@@ -52,11 +53,16 @@ impl Daemon {
         (recorder, emitter)
     }
 
-    /// Every datagram received until the socket goes quiet, checked and parsed.
-    fn documents(&self) -> Vec<Value> {
+    /// The `sent` datagrams the emitter says it sent (read after a flush), checked and parsed; none more has
+    /// arrived.
+    fn documents(&self, sent: u64) -> Vec<Value> {
         let mut buf = vec![0u8; 70_000];
         let mut docs = Vec::new();
-        while let Ok(n) = self.socket.recv(&mut buf) {
+        for i in 0..sent {
+            let n = self
+                .socket
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("datagram {i} of {sent}: {e}"));
             assert!(n <= MAX_DATAGRAM_SIZE, "datagram of {n} bytes");
             assert!(buf[..n].starts_with(b"{\"format\":\"json\",\"version\":1}\n"));
             let body = split_datagram(&buf[..n]).unwrap();
@@ -66,6 +72,14 @@ impl Daemon {
             xray_sdk_types::validate::validate(&doc).unwrap();
             docs.push(doc);
         }
+        self.socket.set_nonblocking(true).unwrap();
+        let more = self.socket.recv(&mut buf);
+        assert!(
+            more.as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+            "a datagram more than the {sent} sent: {more:?}"
+        );
+        self.socket.set_nonblocking(false).unwrap();
         docs
     }
 }
@@ -126,10 +140,9 @@ fn a_large_segment_arrives_whole_across_datagrams() {
     }
     drop(segment);
     assert!(recorder.flush(Duration::from_secs(5)));
-    let docs = daemon.documents();
-    assert!(docs.len() > 1, "the segment should have been split");
     let stats = emitter.stats();
-    assert_eq!(stats.sent as usize, docs.len());
+    let docs = daemon.documents(stats.sent);
+    assert!(docs.len() > 1, "the segment should have been split");
     assert!(stats.split >= 1);
     assert_eq!(stats.trimmed, 1);
     assert_eq!(stats.dropped, 0);
@@ -165,7 +178,7 @@ fn a_large_segment_arrives_whole_across_datagrams() {
 #[test]
 fn streaming_sends_closed_subtrees_ahead_and_loses_nothing() {
     let daemon = Daemon::new();
-    let (recorder, _) = daemon.recorder(30);
+    let (recorder, emitter) = daemon.recorder(30);
     let segment = recorder.segment("streamed").sampled(true).begin();
     let segment_id = segment.id().to_string();
     for _ in 0..35 {
@@ -173,7 +186,8 @@ fn streaming_sends_closed_subtrees_ahead_and_loses_nothing() {
     }
     drop(segment);
     assert!(recorder.flush(Duration::from_secs(5)));
-    let docs = daemon.documents();
+    let docs = daemon.documents(emitter.stats().sent);
+    assert_eq!(docs.len(), 32);
     let streamed: Vec<&Value> = docs.iter().filter(|d| d["type"] == "subsegment").collect();
     assert_eq!(streamed.len(), 31);
     for d in &streamed {
@@ -224,19 +238,16 @@ fn flush_waits_for_every_thread_and_returns_at_once_when_nothing_waits() {
     });
     assert!(recorder.flush(Duration::from_secs(5)));
     assert_eq!(emitter.stats().sent, 80);
-    // Nothing is waiting now: a flush does not wait for the sending thread's next poll.
-    let started = std::time::Instant::now();
+    // Nothing is waiting now: a flush answers without the sending thread, so even one with no time at all
+    // succeeds (one that asked the thread would have to wait for its answer, and give up at once).
     for _ in 0..100 {
-        assert!(recorder.flush(Duration::from_secs(5)));
+        assert!(
+            recorder.flush(Duration::ZERO),
+            "a flush with nothing to wait for"
+        );
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(20),
-        "{:?}",
-        started.elapsed()
-    );
-    let docs = daemon.documents();
     // (Few enough for the receiving socket's default buffer.)
-    assert_eq!(docs.len(), 80);
+    let docs = daemon.documents(80);
     let mut seen = HashSet::new();
     for doc in &docs {
         let a = &doc["annotations"];
@@ -244,38 +255,49 @@ fn flush_waits_for_every_thread_and_returns_at_once_when_nothing_waits() {
     }
 }
 
+/// How often the sending thread polls a small queue is a matter of rates (datagrams a second against the length
+/// of its sleeps), which no test can check without a clock it does not control; the standard bench measures it.
+/// What does not depend on timing is checked here: a queue of 64 never drops while it is flushed before it
+/// fills, every datagram is either sent or counted as dropped when it overflows, and everything it took is sent.
 #[test]
-fn a_small_queue_is_polled_often_enough_not_to_overflow() {
+fn a_small_queue_loses_nothing_between_flushes_and_counts_what_overflows() {
     // Something listens (sends succeed), even if it reads nothing: the emitter's own counts are checked.
     let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
     let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port: receiver.local_addr().unwrap().port(),
     };
-    let emitter = Arc::new(UdpEmitter::with_capacity(endpoint, 64, MAX_DATAGRAM_SIZE).unwrap());
+    const CAPACITY: u64 = 64;
+    let emitter = Arc::new(
+        UdpEmitter::with_capacity(endpoint, CAPACITY as usize, MAX_DATAGRAM_SIZE).unwrap(),
+    );
     let recorder = Recorder::builder()
         .env(MapEnv::default())
         .sampler(AlwaysSample)
         .shared_emitter(emitter.clone())
         .build()
         .unwrap();
-    // 20,000 small segments a second for 0.15 s: well within what the sending thread can send, but 64 of them
-    // arrive in about 3 ms, less than the longest interval between polls.
-    let start = std::time::Instant::now();
-    for i in 0..3000u32 {
-        let due = start + Duration::from_micros(50) * i;
-        while std::time::Instant::now() < due {
-            std::hint::spin_loop();
+    // Rounds of one datagram fewer than the queue holds (the flush takes a place too), whatever the thread does.
+    for _ in 0..50 {
+        for _ in 0..CAPACITY - 1 {
+            drop(recorder.segment("paced").sampled(true).begin());
         }
-        drop(recorder.segment("paced").sampled(true).begin());
+        assert!(recorder.flush(Duration::from_secs(10)));
+    }
+    let stats = emitter.stats();
+    assert_eq!((stats.sent, stats.dropped), (50 * (CAPACITY - 1), 0));
+
+    // A burst far larger than the queue: whatever the thread took in the meantime, the first 64 found room.
+    for _ in 0..3000 {
+        drop(recorder.segment("burst").sampled(true).begin());
     }
     assert!(
         recorder.flush(Duration::MAX),
         "a timeout too long for the clock waits"
     );
-    let stats = emitter.stats();
-    assert_eq!(stats.sent + stats.dropped, 3000);
-    // Without the bound on the interval, about two thirds (2,000) are dropped here. On an idle machine none
-    // are; a machine busy with other work (a load of 3 on 2 cores) has dropped up to 230: a fifth is allowed.
-    assert!(stats.dropped <= 600, "{stats:?}");
+    let after = emitter.stats();
+    let (sent, dropped) = (after.sent - stats.sent, after.dropped - stats.dropped);
+    assert_eq!(sent + dropped, 3000, "{after:?}");
+    assert!(sent >= CAPACITY, "{after:?}");
+    assert_eq!(after.send_errors, 0);
 }

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../xray-sdk-tower/tests/support/closed_port.rs"]
+mod closed_port;
 #[path = "../../xray-sdk-tower/tests/support/mod.rs"]
 mod support;
 
@@ -36,10 +38,8 @@ async fn server() -> SocketAddr {
         )
         .route(
             "/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                "late"
-            }),
+            // Never answers.
+            get(std::future::pending::<&str>),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -211,10 +211,7 @@ async fn statuses_set_error_throttle_and_fault() {
 async fn timeouts_and_refused_connections_are_faults_with_the_error_recorded() {
     let (rec, emitter, _) = recorder(true);
     let addr = server().await;
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
+    let (_held, closed) = closed_port::closed_port();
     let segment = rec.segment("caller").begin_detached();
     let entity = segment.entity().clone();
     let timeout = client(&rec)

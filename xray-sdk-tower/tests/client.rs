@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/closed_port.rs"]
+mod closed_port;
 mod support;
 
 use std::net::SocketAddr;
@@ -113,10 +115,7 @@ async fn under_an_unsampled_segment_the_trace_id_still_propagates() {
 #[tokio::test]
 async fn a_failed_request_is_a_fault_and_the_error_is_returned_unchanged() {
     let (rec, emitter, _) = recorder(true);
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap()
-    };
+    let (_held, closed) = closed_port::closed_port();
     let segment = rec.segment("caller").begin_detached();
     let result = call(&rec, &format!("http://{closed}/echo"))
         .in_entity(segment.entity().clone())

@@ -22,11 +22,15 @@ use xray_sdk::types::framing::split_datagram;
 /// A daemon socket that collects the documents of all three services.
 struct Daemon(UdpSocket);
 
+/// The trace of the marker request that ends each test (see [`Chain::documents_before_marker`]).
+const MARKER: &str = "1-5759e988-00000000000000000000feed";
+
 impl Daemon {
     fn new() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Only so that a missing document fails the test instead of hanging it.
         socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         Daemon(socket)
     }
@@ -41,20 +45,24 @@ impl Daemon {
             .unwrap()
     }
 
-    /// Every document received until the socket stays quiet, each checked against the schema.
-    fn documents(&self, at_least: usize) -> Vec<Value> {
+    /// Every document received until the marker trace's three, each checked against the schema; the marker's
+    /// are left out.
+    fn documents_until_marker(&self) -> Vec<Value> {
         let mut buf = vec![0u8; 70_000];
         let mut docs = Vec::new();
-        let mut quiet = 0;
-        while quiet < 10 && (docs.len() < at_least || quiet < 1) {
-            match self.0.recv(&mut buf) {
-                Ok(n) => {
-                    let body = split_datagram(&buf[..n]).unwrap();
-                    let value: Value = serde_json::from_slice(body).unwrap();
-                    let doc: xray_sdk::types::Document = serde_json::from_value(value).unwrap();
-                    docs.push(support::checked(&doc));
-                }
-                Err(_) => quiet += 1,
+        let mut markers = 0;
+        while markers < 3 {
+            let n = self.0.recv(&mut buf).unwrap_or_else(|e| {
+                panic!("{markers} of the marker's 3 documents after {docs:#?}: {e}")
+            });
+            let body = split_datagram(&buf[..n]).unwrap();
+            let value: Value = serde_json::from_slice(body).unwrap();
+            let doc: xray_sdk::types::Document = serde_json::from_value(value).unwrap();
+            let doc = support::checked(&doc);
+            if doc["trace_id"] == MARKER {
+                markers += 1;
+            } else {
+                docs.push(doc);
             }
         }
         docs
@@ -164,15 +172,31 @@ async fn chain() -> Chain {
     Chain { daemon, front }
 }
 
+impl Chain {
+    /// Every document the chain sent before a last request, of its own trace, went through it. Each service
+    /// sends its segment before its response leaves, and its documents in order over one socket: once the
+    /// marker's three documents are in, everything recorded before them is too.
+    async fn documents_before_marker(&self) -> Vec<Value> {
+        let response = reqwest::Client::new()
+            .get(format!("http://{}/chain", self.front))
+            .header("x-amzn-trace-id", format!("Root={MARKER};Sampled=1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        self.daemon.documents_until_marker()
+    }
+}
+
 fn by_name<'a>(docs: &'a [Value], name: &str) -> &'a Value {
     docs.iter().find(|d| d["name"] == name).unwrap()
 }
 
 #[tokio::test]
 async fn every_segment_and_subsegment_of_a_three_hop_chain_links_up() {
-    let Chain { daemon, front } = chain().await;
+    let chain = chain().await;
     let response = reqwest::Client::new()
-        .get(format!("http://{front}/chain"))
+        .get(format!("http://{}/chain", chain.front))
         .header("x-amzn-trace-id", "Sampled=?;Lineage=a87bd80c:1")
         .send()
         .await
@@ -184,7 +208,7 @@ async fn every_segment_and_subsegment_of_a_three_hop_chain_links_up() {
         .to_owned();
     assert_eq!(response.text().await.unwrap(), "hello from the back");
 
-    let docs = daemon.documents(3);
+    let docs = chain.documents_before_marker().await;
     assert_eq!(docs.len(), 3, "{docs:#?}");
     let (front, middle, back) = (
         by_name(&docs, "front"),
@@ -223,10 +247,10 @@ async fn every_segment_and_subsegment_of_a_three_hop_chain_links_up() {
 
 #[tokio::test]
 async fn an_unsampled_trace_records_nothing_anywhere_and_keeps_its_trace_id() {
-    let Chain { daemon, front } = chain().await;
+    let chain = chain().await;
     let root = "1-5759e988-bd862e3fe1be46a994272793";
     let response = reqwest::Client::new()
-        .get(format!("http://{front}/chain"))
+        .get(format!("http://{}/chain", chain.front))
         .header(
             "x-amzn-trace-id",
             format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=0"),
@@ -239,12 +263,14 @@ async fn an_unsampled_trace_records_nothing_anywhere_and_keeps_its_trace_id() {
         response.headers()["x-amzn-trace-id"],
         format!("Root={root}").as_str()
     );
-    assert!(daemon.documents(0).is_empty());
+    let docs = chain.documents_before_marker().await;
+    assert!(docs.is_empty(), "{docs:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_chains_keep_their_traces_apart() {
-    let Chain { daemon, front } = chain().await;
+    let chain = chain().await;
+    let front = chain.front;
     let calls: Vec<_> = (0..8)
         .map(|_| {
             tokio::spawn(async move {
@@ -261,7 +287,7 @@ async fn concurrent_chains_keep_their_traces_apart() {
     for call in calls {
         roots.push(call.await.unwrap().trim_start_matches("Root=").to_owned());
     }
-    let docs = daemon.documents(24);
+    let docs = chain.documents_before_marker().await;
     assert_eq!(docs.len(), 24);
     for root in &roots {
         let trace: Vec<&Value> = docs

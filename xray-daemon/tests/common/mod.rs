@@ -63,6 +63,27 @@ pub async fn settle(daemon: &DaemonHandle, received: u64) -> StatsSnapshot {
     daemon.stats()
 }
 
+/// How many datagrams the kernel dropped because the receive buffer of the IPv4 UDP socket bound to `address`
+/// was full (the `drops` column of Linux's `/proc/net/udp`).
+pub fn kernel_udp_drops(address: std::net::SocketAddr) -> u64 {
+    let std::net::SocketAddr::V4(v4) = address else {
+        panic!("{address} is not IPv4");
+    };
+    let local = format!(
+        "{:08X}:{:04X}",
+        u32::from_le_bytes(v4.ip().octets()),
+        v4.port()
+    );
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.get(1) == Some(&local.as_str()))
+        .and_then(|fields| fields.last()?.parse().ok())
+        .unwrap_or_else(|| panic!("no socket {local} in /proc/net/udp:\n{table}"))
+}
+
 /// GETs a JSON API path.
 pub async fn api<T: DeserializeOwned + Send + 'static>(daemon: &DaemonHandle, path: &str) -> T {
     try_api(daemon, path)

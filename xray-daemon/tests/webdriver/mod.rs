@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,18 +81,37 @@ pub fn browser_or_skip(test: &str) -> Option<Browser> {
             if std::env::var_os("CI").is_some() {
                 panic!("{message}");
             }
-            eprintln!("SKIPPED {message}");
+            // Straight to the process's stderr: the test harness shows what `eprintln!` prints only for failures.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {message}");
             None
         }
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port chromedriver started with `--port=0` chose, from the line it prints once listening; the rest of
+/// its output goes on to `log`.
+fn reported_port(driver: &mut Child, mut log: std::fs::File) -> u16 {
+    const STARTED: &str = "ChromeDriver was started successfully on port ";
+    let stdout = driver.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut tx = Some(tx);
+        for line in lines.by_ref().map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if let Some(port) = line
+                .strip_prefix(STARTED)
+                .and_then(|rest| rest.trim_end_matches('.').parse::<u16>().ok())
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|e| {
+            panic!("chromedriver did not say which port it listens on ({e}); see its log")
+        })
 }
 
 /// A response: status and JSON body.
@@ -174,17 +193,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts chromedriver on a free port and opens a headless Chromium with a fresh profile.
+    /// Starts chromedriver on a port it chooses itself and opens a headless Chromium with a fresh profile.
     pub fn start(browser: &Browser, profile: &Path) -> Session {
-        let port = free_port();
         let log = std::fs::File::create(profile.with_extension("chromedriver.log")).unwrap();
-        let driver = Command::new(&browser.chromedriver)
-            .arg(format!("--port={port}"))
+        let mut driver = Command::new(&browser.chromedriver)
+            .arg("--port=0")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stdout(Stdio::piped())
+            .stderr(log.try_clone().unwrap())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.chromedriver.display()));
+        let port = reported_port(&mut driver, log);
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let mut session = Session {
             driver,

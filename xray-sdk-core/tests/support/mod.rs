@@ -84,7 +84,8 @@ impl Recorded {
 pub enum Behaviour {
     /// Serves the configured rules and targets.
     Normal,
-    /// Reads the request and never answers (the connection stays open).
+    /// Reads the request and never answers (the connection stays open until [`FakeDaemon::release_hung`] or
+    /// the daemon's drop).
     Hang,
     /// Sends these bytes and closes.
     Raw(Vec<u8>),
@@ -159,6 +160,11 @@ impl FakeDaemon {
 
     pub fn set_behaviour(&self, b: Behaviour) {
         self.state.lock().unwrap().behaviour = Some(b);
+    }
+
+    /// Closes the connections held by [`Behaviour::Hang`]: their clients see the answer end early.
+    pub fn release_hung(&self) {
+        self.state.lock().unwrap().hung.clear();
     }
 
     pub fn requests(&self) -> Vec<Recorded> {

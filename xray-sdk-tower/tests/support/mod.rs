@@ -75,13 +75,12 @@ pub fn recorder(sampled: bool) -> (Recorder, MemoryEmitter, Asked) {
     (recorder, emitter, asked)
 }
 
-/// Waits (briefly) until the emitter holds `n` documents, and takes them, each checked.
+/// Waits until the emitter holds `n` documents (failing after 10 s rather than hanging), and takes them, each
+/// checked; there must be exactly `n`.
 pub async fn documents(emitter: &MemoryEmitter, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        if emitter.documents().len() >= n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while emitter.documents().len() < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let docs = emitter.take();
     assert_eq!(docs.len(), n, "documents: {docs:#?}");
