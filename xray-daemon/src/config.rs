@@ -77,8 +77,10 @@ pub struct Config {
     pub store: StoreLocation,
     /// What the store keeps.
     pub retention: Retention,
-    /// The most datagram bytes waiting between the UDP socket and the store; past it, datagrams are dropped and
-    /// counted (`dropped` in the stats) so that memory stays bounded.
+    /// The most memory datagrams may take while they wait between the UDP socket and the store; past it,
+    /// datagrams are dropped and counted (`dropped` in the stats) so that memory stays bounded. Each datagram is
+    /// charged its payload and what its entry costs besides ([`crate::ingest::budget::entry_cost`]: some 1 KB
+    /// for a tiny one), so the bound holds for any mix of sizes.
     pub max_queued_bytes: usize,
     /// The socket receive buffer asked of the kernel (capped by `net.core.rmem_max`).
     pub udp_receive_buffer: usize,

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -44,8 +44,7 @@ impl Daemon {
             config.sampling_rules.as_deref(),
         )?);
         let store = Store::open(&config.store)?;
-        let stats = Arc::new(Stats::default());
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let stats = Arc::new(Stats::new(config.max_queued_bytes));
         let stop = Arc::new(AtomicBool::new(false));
 
         let (socket, sampling_listener) = bind_udp_and_sampling(&config).await?;
@@ -60,7 +59,6 @@ impl Daemon {
         let writer = Writer::new(
             store.clone(),
             stats.clone(),
-            queued_bytes.clone(),
             config.retention,
         )?;
         let (queue_tx, queue_rx) = mpsc::channel::<Message>();
@@ -72,13 +70,14 @@ impl Daemon {
         ));
         threads.push((
             "processing",
-            spawn("xray-process", move || pipeline::run(queue_rx, batch_tx))?,
+            spawn("xray-process", {
+                let stats = stats.clone();
+                move || pipeline::run(queue_rx, batch_tx, stats)
+            })?,
         ));
         let receive_loop = Receiver {
             socket,
             queue: queue_tx.clone(),
-            queued_bytes,
-            max_queued_bytes: config.max_queued_bytes,
             stop: stop.clone(),
             stats: stats.clone(),
         };

@@ -6,9 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use crate::ingest::budget::QueueBudget;
+
 /// Live counters, shared by the ingest threads and the API. Cheap to update.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
+    queue: QueueBudget,
     received: AtomicU64,
     received_bytes: AtomicU64,
     stored: AtomicU64,
@@ -35,9 +38,31 @@ pub struct StatsSnapshot {
     pub dropped: u64,
     /// Documents the store failed to write.
     pub store_errors: u64,
+    /// Bytes charged to the ingest queue now (see [`crate::ingest::budget`]).
+    pub queued_bytes: u64,
+    /// The most bytes ever charged to the ingest queue at once; never more than its budget.
+    pub queued_peak_bytes: u64,
 }
 
 impl Stats {
+    /// Counters at zero, with an ingest queue budget of `max_queued_bytes`.
+    pub fn new(max_queued_bytes: usize) -> Stats {
+        Stats {
+            queue: QueueBudget::new(max_queued_bytes),
+            received: AtomicU64::default(),
+            received_bytes: AtomicU64::default(),
+            stored: AtomicU64::default(),
+            dropped: AtomicU64::default(),
+            store_errors: AtomicU64::default(),
+            invalid: Mutex::default(),
+        }
+    }
+
+    /// The ingest queue's budget.
+    pub fn queue(&self) -> &QueueBudget {
+        &self.queue
+    }
+
     /// Counts one received datagram of `bytes` bytes.
     pub fn add_received(&self, bytes: usize) {
         self.received.fetch_add(1, Ordering::Relaxed);
@@ -86,6 +111,8 @@ impl Stats {
             invalid,
             dropped: self.dropped.load(Ordering::Relaxed),
             store_errors: self.store_errors.load(Ordering::Relaxed),
+            queued_bytes: self.queue.used() as u64,
+            queued_peak_bytes: self.queue.peak() as u64,
         }
     }
 }

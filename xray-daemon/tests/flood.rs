@@ -157,3 +157,47 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     assert_eq!(body["store"]["documents"], stats.stored);
     daemon.shutdown().await.unwrap();
 }
+
+/// A flood of 1-byte datagrams while the store is held back: each is charged what it really costs, so the queue
+/// admits exactly what its budget covers, drops and counts the rest, and everything is accounted for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_datagrams_are_charged_their_real_cost() {
+    let budget = 256 * 1024;
+    let config = Config {
+        max_queued_bytes: budget,
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    let cost = xray_daemon::ingest::budget::entry_cost(1);
+    let admitted = (budget / cost) as u64;
+    let total = admitted * 3;
+    {
+        let _paused = daemon.store().pause_writes();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for n in 1..=total {
+            socket.send_to(b"x", daemon.udp_address()).unwrap();
+            while n.saturating_sub(daemon.stats().received) > 32 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        while daemon.stats().received < total {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let stats = daemon.stats();
+        assert_eq!(stats.received, total);
+        assert_eq!(stats.dropped, total - admitted);
+        assert_eq!(stats.queued_bytes, admitted * cost as u64);
+        assert!(stats.queued_peak_bytes <= budget as u64);
+    }
+    assert!(daemon.flush().await);
+    let stats = daemon.stats();
+    assert_eq!(
+        stats.received,
+        stats.stored + stats.invalid_total + stats.dropped
+    );
+    assert_eq!(stats.stored, 0);
+    assert_eq!(stats.invalid.get("missing_header"), Some(&admitted));
+    assert_eq!(stats.queued_bytes, 0);
+    assert!(stats.queued_peak_bytes <= budget as u64);
+    daemon.shutdown().await.unwrap();
+}

@@ -4,11 +4,13 @@
 //! store does:
 //!
 //! 1. [`receiver`]: `recv_from` in a loop; each datagram is copied and queued. A byte budget bounds the queue;
-//!    past it datagrams are dropped and counted, never buffered without limit.
+//!    past it datagrams are dropped and counted, never buffered without limit. Each datagram is charged what it
+//!    really costs in memory ([`budget::entry_cost`]), not only its payload.
 //! 2. [`process`]: framing, JSON parsing and validation; valid documents become [`Record`]s, the others
 //!    [`Rejected`] with their reason code.
 //! 3. the store's writer ([`crate::store::writer`]) inserts batches in transactions.
 
+pub mod budget;
 pub mod extract;
 pub mod pipeline;
 pub mod process;

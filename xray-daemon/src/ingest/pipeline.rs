@@ -1,23 +1,38 @@
 //! The processing thread: datagrams in, batches of validated items out to the store's writer.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
+use super::budget::{entry_cost, item_cost};
 use super::{Message, process_datagram};
+use crate::stats::Stats;
 use crate::store::writer::Batch;
 
 /// The most datagrams put in one batch.
 pub const MAX_BATCH: usize = 1024;
 
 /// Processes datagrams until the queue's senders are gone or the writer is.
-pub fn run(queue: Receiver<Message>, writer: SyncSender<Batch>) {
+///
+/// A processed item keeps the charge of its datagram; a valid document whose extracted fields cost more is
+/// charged the difference, or dropped and counted when the budget has no room for it.
+pub fn run(queue: Receiver<Message>, writer: SyncSender<Batch>, stats: Arc<Stats>) {
     while let Ok(first) = queue.recv() {
         let mut batch = Batch::default();
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Datagram(received_at, datagram) => {
-                    batch.queued_bytes += datagram.len();
-                    batch.items.push(process_datagram(&datagram, received_at));
+                    let charged = entry_cost(datagram.len());
+                    let item = process_datagram(&datagram, received_at);
+                    drop(datagram);
+                    let cost = item_cost(&item);
+                    if cost > charged && !stats.queue().try_charge(cost - charged) {
+                        stats.queue().release(charged);
+                        stats.add_dropped();
+                    } else {
+                        batch.queued_bytes += cost.max(charged);
+                        batch.items.push(item);
+                    }
                 }
                 Message::Flush(done) => {
                     batch.flushed = Some(done);

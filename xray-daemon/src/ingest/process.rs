@@ -4,6 +4,7 @@ use serde_json::Value;
 use xray_sdk_types::framing::{FramingError, split_datagram};
 use xray_sdk_types::validate::{Reason, validate};
 
+use super::budget::MAX_MESSAGE_BYTES;
 use super::extract::Record;
 
 /// A document kept aside: why it was refused, and what it was.
@@ -11,7 +12,8 @@ use super::extract::Record;
 pub struct Rejected {
     /// The stable reason code (as counted in the stats).
     pub code: &'static str,
-    /// A readable message, with the JSON path of the problem where there is one.
+    /// A readable message, with the JSON path of the problem where there is one (cut to
+    /// [`MAX_MESSAGE_BYTES`]).
     pub message: String,
     /// The datagram or document, as received (cut to [`MAX_KEPT_BYTES`]).
     pub body: Vec<u8>,
@@ -43,9 +45,9 @@ pub fn framing_code(error: &FramingError) -> &'static str {
 
 /// Checks a datagram's header line and validates its document.
 pub fn process_datagram(datagram: &[u8], received_at: f64) -> Item {
-    let reject = |code, message: String| {
-        let mut body = datagram.to_vec();
-        body.truncate(MAX_KEPT_BYTES);
+    let reject = |code, mut message: String| {
+        let body = datagram[..datagram.len().min(MAX_KEPT_BYTES)].to_vec();
+        cut(&mut message, MAX_MESSAGE_BYTES);
         Item::Invalid(Rejected {
             code,
             message,
@@ -78,6 +80,19 @@ pub fn process_document(document: &[u8], received_at: f64) -> Result<Item, (&'st
     Record::from_valid(&value, body, received_at)
         .map(Item::Valid)
         .ok_or(("missing_field", "$: required field is missing".to_owned()))
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary, ending with `…` when cut; gives back the room.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text.shrink_to_fit();
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

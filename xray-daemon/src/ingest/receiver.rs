@@ -2,7 +2,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use xray_sdk_types::framing::MAX_DATAGRAM_SIZE;
 
 use super::Message;
+use super::budget::entry_cost;
 use crate::error::Error;
 use crate::stats::Stats;
 
@@ -52,13 +53,9 @@ pub struct Receiver {
     pub socket: UdpSocket,
     /// Where datagrams go.
     pub queue: Sender<Message>,
-    /// Bytes queued and not yet stored; the loop drops datagrams past `max_queued_bytes`.
-    pub queued_bytes: Arc<AtomicUsize>,
-    /// The queue's byte budget.
-    pub max_queued_bytes: usize,
     /// Set to stop the loop.
     pub stop: Arc<AtomicBool>,
-    /// Counters.
+    /// Counters, and the queue's budget: datagrams that do not fit are dropped.
     pub stats: Arc<Stats>,
 }
 
@@ -90,14 +87,15 @@ impl Receiver {
             if n == 0 {
                 continue;
             }
-            let queued = self.queued_bytes.load(Ordering::Relaxed);
-            if queued.saturating_add(n) > self.max_queued_bytes {
+            if !self.stats.queue().try_charge(entry_cost(n)) {
                 self.stats.add_received(n);
                 self.stats.add_dropped();
-                log::warn!("ingest queue full ({queued} bytes): datagram of {n} bytes dropped");
+                log::warn!(
+                    "ingest queue full ({} bytes): datagram of {n} bytes dropped",
+                    self.stats.queue().used()
+                );
                 continue;
             }
-            self.queued_bytes.fetch_add(n, Ordering::Relaxed);
             let datagram = buf[..n].to_vec();
             if self
                 .queue

@@ -26,6 +26,18 @@ pub struct Store {
     location: StoreLocation,
 }
 
+/// The store's writer held back: see [`Store::pause_writes`].
+#[must_use = "writes resume when this is dropped"]
+pub struct WritesPaused<'a> {
+    _writer: MutexGuard<'a, Connection>,
+}
+
+impl std::fmt::Debug for WritesPaused<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WritesPaused").finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -97,6 +109,13 @@ impl Store {
     /// Where the store lives.
     pub fn location(&self) -> &StoreLocation {
         &self.location
+    }
+
+    /// Holds the store's writer back until the returned guard is dropped: what arrives meanwhile waits in the
+    /// ingest queue (within its budget, dropped and counted past it). For a consistent copy of the file, and for
+    /// tests of a slow store. With an in-memory store, queries wait too (it has a single connection).
+    pub fn pause_writes(&self) -> WritesPaused<'_> {
+        WritesPaused { _writer: self.writer() }
     }
 
     pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -35,7 +34,7 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Batch {
     /// The processed datagrams.
     pub items: Vec<Item>,
-    /// The bytes the datagrams took in the queue's budget.
+    /// The bytes the datagrams are charged in the queue's budget (see [`crate::ingest::budget`]).
     pub queued_bytes: usize,
     /// Answered once everything before it is committed.
     pub flushed: Option<SyncSender<()>>,
@@ -45,7 +44,6 @@ pub struct Batch {
 pub struct Writer {
     store: Store,
     stats: Arc<Stats>,
-    queued_bytes: Arc<AtomicUsize>,
     retention: Retention,
     next_seq: i64,
     total_bytes: i64,
@@ -60,7 +58,6 @@ impl Writer {
     pub fn new(
         store: Store,
         stats: Arc<Stats>,
-        queued_bytes: Arc<AtomicUsize>,
         retention: Retention,
     ) -> rusqlite::Result<Writer> {
         let mut retention = retention;
@@ -79,7 +76,6 @@ impl Writer {
         Ok(Writer {
             store,
             stats,
-            queued_bytes,
             retention,
             next_seq: seq + 1,
             total_bytes: bytes,
@@ -122,8 +118,7 @@ impl Writer {
             self.write(&mut group);
             self.apply_retention(false);
             for batch in group {
-                self.queued_bytes
-                    .fetch_sub(batch.queued_bytes, Ordering::Relaxed);
+                self.stats.queue().release(batch.queued_bytes);
                 if let Some(flushed) = batch.flushed {
                     let _ = flushed.try_send(());
                 }
