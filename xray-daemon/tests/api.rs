@@ -137,6 +137,7 @@ async fn summaries_and_followers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors() {
     let daemon = populated().await;
+    let too_many_annotations = format!("/api/traces?{}", "annotation=k=v&".repeat(999));
     let cases = [
         (
             "/api/traces?status=broken",
@@ -167,6 +168,26 @@ async fn bad_requests_get_clear_errors() {
             "/api/traces/not-a-trace",
             400,
             "\"not-a-trace\" is not a trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx)",
+        ),
+        (
+            "/api/invalid?limit=many",
+            400,
+            "limit must be a whole number, not \"many\"",
+        ),
+        (
+            "/api/invalid?colour=red",
+            400,
+            "unknown parameter \"colour\"",
+        ),
+        (
+            "/api/traces/%FF",
+            400,
+            "Invalid URL: Invalid UTF-8 in `trace_id`",
+        ),
+        (
+            too_many_annotations.as_str(),
+            400,
+            "at most 20 annotation filters are allowed",
         ),
         (
             "/api/traces/1-5759e988-bd862e3fe1be46a994272799",

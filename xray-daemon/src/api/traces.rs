@@ -1,6 +1,7 @@
 //! `GET /api/traces` and `GET /api/traces/{trace_id}`.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +14,8 @@ use crate::trace::assemble;
 
 /// The default number of summaries returned.
 pub const DEFAULT_LIMIT: usize = 100;
+/// The most `annotation=` filters one query may have (each one is a condition of the SQL query).
+pub const MAX_ANNOTATION_FILTERS: usize = 20;
 
 /// The body of `GET /api/traces`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +46,7 @@ pub struct TraceDetail {
 ///
 /// - `service=NAME`: a segment of the trace has this name;
 /// - `status=ok|error|throttle|fault`;
-/// - `annotation=KEY=VALUE` (repeatable; all must match);
+/// - `annotation=KEY=VALUE` (repeatable up to [`MAX_ANNOTATION_FILTERS`] times; all must match);
 /// - `min_duration=SECONDS`;
 /// - `from=EPOCH_SECONDS`, `to=EPOCH_SECONDS`: the trace's start time range;
 /// - `after_seq=N`: only traces updated after sequence number `N`, oldest update first;
@@ -77,6 +80,11 @@ pub fn parse_filter(query: &str) -> Result<TraceFilter, String> {
                 let (k, v) = value
                     .split_once('=')
                     .ok_or_else(|| format!("annotation must be KEY=VALUE, not {value:?}"))?;
+                if filter.annotations.len() == MAX_ANNOTATION_FILTERS {
+                    return Err(format!(
+                        "at most {MAX_ANNOTATION_FILTERS} annotation filters are allowed"
+                    ));
+                }
                 filter.annotations.push((k.to_owned(), v.to_owned()));
             }
             "min_duration" => filter.min_duration = Some(number(&key, &value)?),
@@ -123,8 +131,9 @@ pub async fn list(
 /// `GET /api/traces/{trace_id}`.
 pub async fn get(
     State(state): State<ApiState>,
-    Path(trace_id): Path<String>,
+    trace_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TraceDetail>, ApiError> {
+    let Path(trace_id) = trace_id.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if TraceId::parse(&trace_id).is_err() {
         return Err(ApiError::bad_request(format!(
             "{trace_id:?} is not a trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx)"
