@@ -4,7 +4,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use xray_sdk_types::framing::MAX_DATAGRAM_SIZE;
@@ -20,6 +20,58 @@ const _: () = assert!(RECEIVE_BUFFER > MAX_DATAGRAM_SIZE);
 
 /// How often the receive loop looks at the stop flag when no datagram arrives.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How often dropped datagrams are reported in the log, at most.
+pub const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Datagrams dropped at the full queue, reported in the log with their count once per interval rather than one
+/// line each (a flood would otherwise write thousands of lines a second).
+#[derive(Debug, Default)]
+pub struct DropLog {
+    last_report: Option<Instant>,
+    datagrams: u64,
+    bytes: u64,
+}
+
+impl DropLog {
+    /// Counts one dropped datagram of `bytes` bytes at `now`. Returns the line to log: at once for the first drop,
+    /// then when [`DROP_LOG_INTERVAL`] has passed since the last line.
+    pub fn dropped(&mut self, bytes: usize, now: Instant) -> Option<String> {
+        self.datagrams += 1;
+        self.bytes += bytes as u64;
+        self.report(now)
+    }
+
+    /// Returns the line to log for drops not reported yet, once [`DROP_LOG_INTERVAL`] has passed since the last
+    /// line.
+    pub fn report(&mut self, now: Instant) -> Option<String> {
+        if self.datagrams == 0
+            || self
+                .last_report
+                .is_some_and(|last| now.saturating_duration_since(last) < DROP_LOG_INTERVAL)
+        {
+            return None;
+        }
+        let line = match self.last_report {
+            Some(last) => format!(
+                "ingest queue full: {} datagrams ({} bytes) dropped in the last {:.0} s",
+                self.datagrams,
+                self.bytes,
+                now.saturating_duration_since(last).as_secs_f64()
+            ),
+            None => format!(
+                "ingest queue full: {} datagrams ({} bytes) dropped; further drops are reported every {} s",
+                self.datagrams,
+                self.bytes,
+                DROP_LOG_INTERVAL.as_secs()
+            ),
+        };
+        self.last_report = Some(now);
+        self.datagrams = 0;
+        self.bytes = 0;
+        Some(line)
+    }
+}
 
 /// Binds the UDP socket, asking the kernel for a receive buffer of `receive_buffer` bytes.
 ///
@@ -65,6 +117,7 @@ impl Receiver {
         // Room for any UDP payload (IPv6 allows more than IPv4's 65,507 bytes), so that an oversize datagram is
         // counted with its real size.
         let mut buf = vec![0u8; RECEIVE_BUFFER];
+        let mut drops = DropLog::default();
         while !self.stop.load(Ordering::Relaxed) {
             let n = match self.socket.recv_from(&mut buf) {
                 Ok((n, _from)) => n,
@@ -76,6 +129,9 @@ impl Receiver {
                             | std::io::ErrorKind::Interrupted
                     ) =>
                 {
+                    if let Some(line) = drops.report(Instant::now()) {
+                        log::warn!("{line}");
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -90,10 +146,9 @@ impl Receiver {
             if !self.stats.queue().try_charge(entry_cost(n)) {
                 self.stats.add_received(n);
                 self.stats.add_dropped();
-                log::warn!(
-                    "ingest queue full ({} bytes): datagram of {n} bytes dropped",
-                    self.stats.queue().used()
-                );
+                if let Some(line) = drops.dropped(n, Instant::now()) {
+                    log::warn!("{line}");
+                }
                 continue;
             }
             let datagram = buf[..n].to_vec();
@@ -107,5 +162,33 @@ impl Receiver {
             // Counted once queued, so that a flush requested after seeing the count also covers it.
             self.stats.add_received(n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_are_logged_once_per_interval_with_their_count() {
+        let start = Instant::now();
+        let mut log = DropLog::default();
+        let first = log.dropped(10, start);
+        assert_eq!(
+            first.as_deref(),
+            Some(
+                "ingest queue full: 1 datagrams (10 bytes) dropped; further drops are reported every 10 s"
+            )
+        );
+        let lines: Vec<String> = (1..13_000u32)
+            .filter_map(|i| log.dropped(1, start + Duration::from_micros(u64::from(i))))
+            .collect();
+        assert_eq!(lines, Vec::<String>::new());
+        assert_eq!(log.report(start + Duration::from_secs(9)), None);
+        assert_eq!(
+            log.report(start + DROP_LOG_INTERVAL).as_deref(),
+            Some("ingest queue full: 12999 datagrams (12999 bytes) dropped in the last 10 s")
+        );
+        assert_eq!(log.report(start + 3 * DROP_LOG_INTERVAL), None);
     }
 }
