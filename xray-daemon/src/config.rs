@@ -42,7 +42,8 @@ impl StoreLocation {
 pub struct Retention {
     /// Traces not updated for longer than this are removed.
     pub max_age: Duration,
-    /// When the stored documents add up to more bytes than this, the oldest traces are removed.
+    /// When the stored documents and the invalid documents kept add up to more bytes than this, the oldest are
+    /// removed: invalid documents past a tenth of this first, then the oldest traces.
     pub max_bytes: u64,
     /// How many invalid documents are kept aside for inspection (the newest ones).
     pub max_invalid: u64,

@@ -126,6 +126,37 @@ async fn the_oldest_traces_go_when_the_store_is_full() {
     daemon.shutdown().await.unwrap();
 }
 
+/// Invalid documents kept for inspection count toward the size limit, and take at most a tenth of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_documents_count_toward_the_size_limit() {
+    let max_bytes = 100_000u64;
+    let config = Config {
+        retention: Retention {
+            max_bytes,
+            ..Retention::default()
+        },
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    // No header line: each is kept whole (4,000 bytes) with its reason.
+    let datagrams: Vec<Vec<u8>> = (0..100u32)
+        .map(|n| format!("{n:04}{}", "x".repeat(3996)).into_bytes())
+        .collect();
+    send_raw(&daemon, &datagrams);
+    let stats = settle(&daemon, 100).await;
+    assert_eq!(stats.invalid.get("missing_header"), Some(&100));
+    let kept: Vec<Value> = api(&daemon, "/api/invalid?limit=1000").await;
+    let kept_bytes: u64 = kept
+        .iter()
+        .map(|d| (d["body"].as_str().unwrap().len() + d["message"].as_str().unwrap().len()) as u64)
+        .sum();
+    assert!(!kept.is_empty());
+    assert!(kept_bytes <= max_bytes / 10, "{kept_bytes} bytes kept");
+    // The newest are kept.
+    assert!(kept[0]["body"].as_str().unwrap().starts_with("0099"));
+    daemon.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traces_expire_by_age() {
     let config = Config {

@@ -38,7 +38,8 @@ pub struct DaemonArgs {
     /// Remove traces not updated for this long (e.g. 90s, 15m, 24h, 7d).
     #[arg(long = "max-age", default_value = "24h", value_parser = parse_duration)]
     pub max_age: Duration,
-    /// Remove the oldest traces when the stored documents exceed this many MiB (at most 640 with --memory).
+    /// Remove the oldest traces when the stored documents, with the invalid ones kept for inspection, exceed this
+    /// many MiB (at most 640 with --memory). Invalid documents may take a tenth of it.
     #[arg(long = "max-size-mb", default_value_t = 512)]
     pub max_size_mb: u64,
 }

@@ -82,11 +82,38 @@ pub fn shrink(conn: &mut Connection, total: i64, max_bytes: u64) -> rusqlite::Re
     Ok(freed)
 }
 
-/// Keeps only the newest `keep` invalid documents.
+/// The bytes the kept invalid documents take: their bodies and messages, as the writer counts them.
 ///
 /// # Errors
 /// When SQLite fails.
-pub fn trim_invalid(conn: &Connection, keep: u64) -> rusqlite::Result<usize> {
+pub fn invalid_bytes(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT coalesce(sum(length(body) + length(CAST(message AS BLOB))), 0) FROM invalid",
+    )?
+    .query_row([], |row| row.get(0))
+}
+
+/// Keeps only the newest `keep` invalid documents. Returns the bytes freed.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn trim_invalid(conn: &Connection, keep: u64) -> rusqlite::Result<i64> {
+    let before = invalid_bytes(conn)?;
     conn.prepare_cached("DELETE FROM invalid WHERE seq <= (SELECT max(seq) FROM invalid) - ?1")?
-        .execute(params![i64::try_from(keep).unwrap_or(i64::MAX)])
+        .execute(params![i64::try_from(keep).unwrap_or(i64::MAX)])?;
+    Ok(before - invalid_bytes(conn)?)
+}
+
+/// Keeps only the newest invalid documents that fit in `keep_bytes`. Returns the bytes freed.
+///
+/// # Errors
+/// When SQLite fails.
+pub fn shrink_invalid(conn: &Connection, keep_bytes: u64) -> rusqlite::Result<i64> {
+    let before = invalid_bytes(conn)?;
+    conn.prepare_cached(
+        "DELETE FROM invalid WHERE seq IN (SELECT seq FROM (SELECT seq, sum(length(body) + \
+         length(CAST(message AS BLOB))) OVER (ORDER BY seq DESC) AS newer FROM invalid) WHERE newer > ?1)",
+    )?
+    .execute(params![i64::try_from(keep_bytes).unwrap_or(i64::MAX)])?;
+    Ok(before - invalid_bytes(conn)?)
 }

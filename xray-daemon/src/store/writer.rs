@@ -26,6 +26,8 @@ pub const LINGER: Duration = Duration::from_millis(5);
 /// The most document bytes an in-memory store keeps: SQLite's in-memory databases stop growing at 1 GiB, which
 /// must hold the indexes and summaries too.
 pub const MEMORY_MAX_BYTES: u64 = 640 * 1024 * 1024;
+/// The share of the size limit that invalid documents kept for inspection may take: past it, the oldest go.
+pub const INVALID_SHARE: u64 = 10;
 /// How often age retention runs.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -46,7 +48,10 @@ pub struct Writer {
     stats: Arc<Stats>,
     retention: Retention,
     next_seq: i64,
+    /// The bytes of the stored documents.
     total_bytes: i64,
+    /// The bytes of the invalid documents kept (bodies and messages); they count toward the size limit too.
+    invalid_bytes: i64,
     last_retention: Instant,
 }
 
@@ -73,12 +78,14 @@ impl Writer {
             [],
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
         )?;
+        let invalid_bytes = retention::invalid_bytes(&store.writer())?;
         Ok(Writer {
             store,
             stats,
             retention,
             next_seq: seq + 1,
             total_bytes: bytes,
+            invalid_bytes,
             last_retention: Instant::now(),
         })
     }
@@ -130,10 +137,11 @@ impl Writer {
     fn write(&mut self, group: &mut [Batch]) {
         let store = self.store.clone();
         let mut conn = store.writer();
-        let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>, i64)> {
+        let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>, i64, i64)> {
             let tx = conn.transaction()?;
             let mut stored = 0;
             let mut invalid = Vec::new();
+            let mut invalid_bytes = 0;
             let mut traces = TraceUpdates::default();
             let mut insert = tx.prepare_cached(INSERT_DOCUMENT)?;
             for item in group.iter().flat_map(|b| b.items.iter()) {
@@ -146,6 +154,7 @@ impl Writer {
                     }
                     Item::Invalid(rejected) => {
                         insert_rejected(&tx, rejected)?;
+                        invalid_bytes += (rejected.body.len() + rejected.message.len()) as i64;
                         invalid.push(rejected.code);
                     }
                 }
@@ -160,11 +169,12 @@ impl Writer {
             }
             drop(upsert);
             tx.commit()?;
-            Ok((stored, invalid, bytes))
+            Ok((stored, invalid, bytes, invalid_bytes))
         })();
         match result {
-            Ok((stored, invalid, bytes)) => {
+            Ok((stored, invalid, bytes, invalid_bytes)) => {
                 self.total_bytes += bytes;
+                self.invalid_bytes += invalid_bytes;
                 self.stats.add_stored(stored);
                 for code in invalid {
                     self.stats.add_invalid(code);
@@ -182,13 +192,18 @@ impl Writer {
                 {
                     self.total_bytes = bytes;
                 }
+                if let Ok(bytes) = retention::invalid_bytes(&conn) {
+                    self.invalid_bytes = bytes;
+                }
             }
         }
     }
 
+    /// Removes what is too old, then what is past the size limit: invalid documents beyond their share
+    /// ([`INVALID_SHARE`] percent) first, then the oldest traces.
     fn apply_retention(&mut self, force: bool) {
-        let over_size =
-            self.total_bytes > i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX);
+        let max_bytes = i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX);
+        let over_size = self.total_bytes + self.invalid_bytes > max_bytes;
         let due = force || self.last_retention.elapsed() >= RETENTION_INTERVAL;
         if !over_size && !due {
             return;
@@ -202,12 +217,26 @@ impl Writer {
                 Ok(freed) => self.total_bytes -= freed,
                 Err(e) => log::error!("trace store: age retention failed: {e}"),
             }
-            if let Err(e) = retention::trim_invalid(&conn, self.retention.max_invalid) {
-                log::error!("trace store: trimming invalid documents failed: {e}");
+            match retention::trim_invalid(&conn, self.retention.max_invalid) {
+                Ok(freed) => self.invalid_bytes -= freed,
+                Err(e) => log::error!("trace store: trimming invalid documents failed: {e}"),
             }
         }
-        if self.total_bytes > i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX) {
-            match retention::shrink(&mut conn, self.total_bytes, self.retention.max_bytes) {
+        let invalid_share = self.retention.max_bytes / 100 * INVALID_SHARE;
+        if self.total_bytes + self.invalid_bytes > max_bytes
+            && self.invalid_bytes > i64::try_from(invalid_share).unwrap_or(i64::MAX)
+        {
+            match retention::shrink_invalid(&conn, invalid_share) {
+                Ok(freed) => self.invalid_bytes -= freed,
+                Err(e) => log::error!("trace store: size retention of invalid documents failed: {e}"),
+            }
+        }
+        if self.total_bytes + self.invalid_bytes > max_bytes {
+            let documents_max = self
+                .retention
+                .max_bytes
+                .saturating_sub(u64::try_from(self.invalid_bytes).unwrap_or(0));
+            match retention::shrink(&mut conn, self.total_bytes, documents_max) {
                 Ok(freed) => self.total_bytes -= freed,
                 Err(e) => log::error!("trace store: size retention failed: {e}"),
             }
