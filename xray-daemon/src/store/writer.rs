@@ -137,6 +137,7 @@ impl Writer {
     fn write(&mut self, group: &mut [Batch]) {
         let store = self.store.clone();
         let mut conn = store.writer();
+        let max_invalid = self.retention.max_invalid;
         let result = (|| -> rusqlite::Result<(u64, Vec<&'static str>, i64, i64)> {
             let tx = conn.transaction()?;
             let mut stored = 0;
@@ -144,6 +145,14 @@ impl Writer {
             let mut invalid_bytes = 0;
             let mut traces = TraceUpdates::default();
             let mut insert = tx.prepare_cached(INSERT_DOCUMENT)?;
+            // Only the newest invalid documents are kept: retention would remove the others at once, and a
+            // flood of junk would cost a row each.
+            let rejected = group
+                .iter()
+                .flat_map(|b| b.items.iter())
+                .filter(|item| matches!(item, Item::Invalid(_)))
+                .count();
+            let mut skip = rejected.saturating_sub(usize::try_from(max_invalid).unwrap_or(usize::MAX));
             for item in group.iter().flat_map(|b| b.items.iter()) {
                 match item {
                     Item::Valid(record) => {
@@ -153,8 +162,12 @@ impl Writer {
                         stored += 1;
                     }
                     Item::Invalid(rejected) => {
-                        insert_rejected(&tx, rejected)?;
-                        invalid_bytes += (rejected.body.len() + rejected.message.len()) as i64;
+                        if skip > 0 {
+                            skip -= 1;
+                        } else {
+                            insert_rejected(&tx, rejected)?;
+                            invalid_bytes += (rejected.body.len() + rejected.message.len()) as i64;
+                        }
                         invalid.push(rejected.code);
                     }
                 }
