@@ -85,6 +85,10 @@ pub struct Config {
     pub max_queued_bytes: usize,
     /// The socket receive buffer asked of the kernel (capped by `net.core.rmem_max`).
     pub udp_receive_buffer: usize,
+    /// Host names the JSON API and viewer answer to, besides IP addresses and `localhost` (for example the
+    /// daemon's name in a container network). Other `Host`s get a 421: a web page cannot rebind its own name to
+    /// the daemon's address and read the traces ([`crate::api::guard`]).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -98,6 +102,7 @@ impl Default for Config {
             retention: Retention::default(),
             max_queued_bytes: 64 * 1024 * 1024,
             udp_receive_buffer: 4 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -93,7 +93,12 @@ impl Daemon {
         let servers = vec![
             api::serve(
                 api_listener,
-                api::router(state).merge(viewer::router()),
+                api::router(state)
+                    .merge(viewer::router())
+                    .layer(axum::middleware::from_fn_with_state(
+                        Arc::new(config.allowed_hosts.clone()),
+                        api::guard::check_host,
+                    )),
                 shutdown_rx.clone(),
             ),
             api::serve(

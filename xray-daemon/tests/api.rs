@@ -208,3 +208,55 @@ async fn bad_requests_get_clear_errors() {
     }
     daemon.shutdown().await.unwrap();
 }
+
+/// A page that rebinds its own name to the daemon's address sends that name as `Host`: refused with a 421.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_loopback_and_allowed_host_names_are_answered() {
+    use std::io::{Read, Write};
+    let daemon = xray_daemon::Daemon::start(xray_daemon::Config {
+        allowed_hosts: vec!["xray-daemon".to_owned()],
+        ..xray_daemon::Config::ephemeral()
+    })
+    .await
+    .unwrap();
+    let address = daemon.api_address();
+    let port = address.port();
+    let get = move |host: String, path: &'static str| {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (status, body.to_owned())
+    };
+    let cases = [
+        (format!("evil.example:{port}"), "/api/traces", 421),
+        (format!("evil.example:{port}"), "/", 421),
+        (format!("localhost.evil.example:{port}"), "/api/stats", 421),
+        (format!("127.0.0.1:{port}"), "/api/stats", 200),
+        (format!("localhost:{port}"), "/api/stats", 200),
+        (format!("[::1]:{port}"), "/api/stats", 200),
+        (format!("xray-daemon:{port}"), "/api/stats", 200),
+    ];
+    for (host, path, status) in cases {
+        let (s, body) = tokio::task::spawn_blocking({
+            let host = host.clone();
+            move || get(host, path)
+        })
+        .await
+        .unwrap();
+        assert_eq!(s, status, "{host} {path}");
+        if status == 421 {
+            let error: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                error["error"],
+                format!(
+                    "this daemon does not answer for host \"{host}\": use an IP address or localhost, or start \
+                     it with --allow-host"
+                )
+            );
+        }
+    }
+    daemon.shutdown().await.unwrap();
+}

@@ -73,12 +73,22 @@ fn rule_of(decision: &SamplingDecision) -> &str {
 
 /// A raw `POST` to the sampling API: status, `x-amzn-ErrorType` header (if any) and JSON body.
 fn post(address: SocketAddr, path: &str, body: &[u8]) -> (u16, Option<String>, Value) {
+    post_with(address, path, "Content-Type: application/json\r\n", body)
+}
+
+/// POSTs `body` with the header lines `headers` (each ending with CRLF).
+fn post_with(
+    address: SocketAddr,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> (u16, Option<String>, Value) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Content-Length: {}\r\n\
          Connection: close\r\n\r\n",
         body.len()
     );
@@ -332,6 +342,53 @@ async fn quotas_of_all_clients_add_up_to_the_reservoir() {
     );
     daemon.shutdown().await.unwrap();
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+}
+
+/// A web page can post neither a `text/plain` body (no preflight needed) nor anything with its `Origin`; and a
+/// client that reports no requests takes no share of the reservoir from one that does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_pages_and_idle_clients_take_no_quota() {
+    let daemon = start().await;
+    let address = daemon.sampling_address();
+    let fake = "000000000000000000000000";
+    let body = json!({"SamplingStatisticsDocuments": [statistics("Default", fake, 0, 0)]}).to_string();
+    let cases = [
+        ("Content-Type: text/plain\r\n", 415),
+        ("", 415),
+        (
+            "Content-Type: application/json\r\nOrigin: http://evil.example\r\n",
+            403,
+        ),
+    ];
+    for (headers, status) in cases {
+        let (s, kind, answer) = blocking({
+            let body = body.clone();
+            move || post_with(address, "/SamplingTargets", headers, body.as_bytes())
+        })
+        .await;
+        assert_eq!(
+            (s, kind.as_deref()),
+            (status, Some("InvalidRequestException")),
+            "{headers:?}"
+        );
+        assert!(answer["Message"].is_string());
+    }
+    let snapshot: Value = api(&daemon, "/api/sampling").await;
+    assert_eq!(snapshot["rules"][0]["clients"], json!([]));
+
+    // The stand-in sorts first but reports nothing: the real client gets the whole reservoir of 1.
+    let (_, _, f) = post_async(address, "/SamplingTargets", serde_json::from_str(&body).unwrap()).await;
+    let (_, _, real) = post_async(
+        address,
+        "/SamplingTargets",
+        json!({"SamplingStatisticsDocuments": [statistics("Default", CLIENT_B, 5, 1)]}),
+    )
+    .await;
+    assert_eq!(real["SamplingTargetDocuments"][0]["ReservoirQuota"], 1);
+    let (_, _, f2) = post_async(address, "/SamplingTargets", serde_json::from_str(&body).unwrap()).await;
+    assert_eq!(f["SamplingTargetDocuments"][0]["ReservoirQuota"], 1);
+    assert_eq!(f2["SamplingTargetDocuments"][0]["ReservoirQuota"], 0);
+    daemon.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@
 //! | `GET /api/sampling` | the sampling rules served, with each client's statistics and quota ([`crate::sampling`]) |
 
 pub mod error;
+pub mod guard;
 pub mod map;
 pub mod sampling;
 pub mod stats;

@@ -42,6 +42,10 @@ pub struct DaemonArgs {
     /// many MiB (at most 640 with --memory). Invalid documents may take a tenth of it.
     #[arg(long = "max-size-mb", default_value_t = 512)]
     pub max_size_mb: u64,
+    /// A host name the API and viewer answer to, besides IP addresses and localhost (repeatable; e.g. the
+    /// daemon's name in a container network). Other names are refused, against DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_host: Vec<String>,
 }
 
 impl DaemonArgs {
@@ -63,6 +67,7 @@ impl DaemonArgs {
                 max_bytes: self.max_size_mb.saturating_mul(1024 * 1024),
                 ..Retention::default()
             },
+            allowed_hosts: self.allow_host.clone(),
             ..Config::default()
         }
     }

@@ -5,6 +5,9 @@
 //! | `POST /GetSamplingRules` | one page of rules ([`SamplingService::get_rules`]) |
 //! | `POST /SamplingTargets` | quotas for the statistics reported ([`SamplingService::get_targets`]) |
 //!
+//! Only JSON bodies are taken, and no request from a web page (one with an `Origin`): see
+//! [`crate::api::guard`].
+//!
 //! Errors are the X-Ray service's: a JSON body `{"__type": "InvalidRequestException", "Message": …}` with the
 //! type repeated in the `x-amzn-ErrorType` header.
 
@@ -15,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::de::DeserializeOwned;
@@ -27,6 +30,7 @@ use xray_sdk_types::sampling::{
 };
 
 use super::{InvalidRequest, SamplingService};
+use crate::api::guard::browser_request;
 
 /// The largest request body accepted (a full request of 25 statistics documents takes about 5 KiB).
 pub const MAX_BODY: usize = 256 * 1024;
@@ -102,11 +106,24 @@ fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, 
         .map_err(|e| ApiException::invalid(format!("invalid request body: {e}")))
 }
 
+/// Refuses requests from web pages and bodies not declared JSON ([`crate::api::guard::browser_request`]).
+fn check_headers(headers: &HeaderMap) -> Result<(), ApiException> {
+    match browser_request(headers) {
+        None => Ok(()),
+        Some((status, message)) => Err(ApiException {
+            status,
+            ..ApiException::invalid(message)
+        }),
+    }
+}
+
 /// `POST /GetSamplingRules`.
 pub async fn get_sampling_rules(
     State(service): State<Arc<SamplingService>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<GetSamplingRulesResponse>, ApiException> {
+    check_headers(&headers)?;
     let request: GetSamplingRulesRequest = parse(body)?;
     Ok(Json(service.get_rules(&request)?))
 }
@@ -114,8 +131,10 @@ pub async fn get_sampling_rules(
 /// `POST /SamplingTargets`.
 pub async fn get_sampling_targets(
     State(service): State<Arc<SamplingService>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<GetSamplingTargetsResponse>, ApiException> {
+    check_headers(&headers)?;
     let request: GetSamplingTargetsRequest = parse(body)?;
     Ok(Json(
         service.get_targets(&request, xray_sdk_types::time::now())?,

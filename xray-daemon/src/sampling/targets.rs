@@ -3,7 +3,8 @@
 //! A rule's reservoir (`ReservoirSize` requests per second, shared by every instance of the service) is split
 //! evenly among its *active* clients: those that reported statistics for the rule within [`ACTIVE_WINDOW`]
 //! seconds, the length of a quota's life, so that a client counts for as long as a quota it was given may still be
-//! in force. With the clients sorted by id, the first `size % n` get one request more than `size / n`, so that the
+//! in force. Only clients that had requests in their last report share it (unless none had): a client that
+//! reports nothing, such as a stand-in registered to take a share, gets a quota of 0 and takes nobody's. With the clients sorted by id, the first `size % n` get one request more than `size / n`, so that the
 //! quotas add up to the reservoir size exactly. When a client joins, the others keep their larger share until
 //! their next report (one [`INTERVAL`] at most), as with the X-Ray service.
 
@@ -119,14 +120,18 @@ struct RuleState {
 }
 
 impl RuleState {
-    /// The ids of the clients active at `now`, sorted.
-    fn active(&self, now: f64) -> Vec<&str> {
-        let mut ids: Vec<&str> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| is_active(c, now))
-            .map(|(id, _)| id.as_str())
-            .collect();
+    /// The ids of the clients that share the reservoir at `now`, sorted: those active that had requests in their
+    /// last report, or every active one when none had.
+    fn sharing(&self, now: f64) -> Vec<&str> {
+        let active = || self.clients.iter().filter(|(_, c)| is_active(c, now));
+        let mut ids: Vec<&str> = if active().any(|(_, c)| c.last.requests > 0) {
+            active()
+                .filter(|(_, c)| c.last.requests > 0)
+                .map(|(id, _)| id.as_str())
+                .collect()
+        } else {
+            active().map(|(id, _)| id.as_str()).collect()
+        };
         ids.sort_unstable();
         ids
     }
@@ -220,9 +225,11 @@ impl Book {
             let (Some(rule), Some(state)) = (rules.get(name), self.rules.get_mut(name)) else {
                 continue;
             };
-            let active = state.active(now);
-            let index = active.iter().position(|id| *id == client_id).unwrap_or(0);
-            let quota = share(rule.reservoir_size, active.len(), index);
+            let sharing = state.sharing(now);
+            let quota = sharing
+                .iter()
+                .position(|id| *id == client_id)
+                .map_or(0, |index| share(rule.reservoir_size, sharing.len(), index));
             let quota_ttl = now + QUOTA_TTL;
             if let Some(client) = state.clients.get_mut(client_id) {
                 client.quota = quota;
