@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::HttpLimits;
+
 /// The address of the X-Ray daemon's UDP segment port and of its TCP sampling API.
 pub const DEFAULT_UDP_ADDRESS: &str = "127.0.0.1:2000";
 /// The address of the JSON API.
@@ -89,6 +91,8 @@ pub struct Config {
     /// daemon's name in a container network). Other `Host`s get a 421: a web page cannot rebind its own name to
     /// the daemon's address and read the traces ([`crate::api::guard`]).
     pub allowed_hosts: Vec<String>,
+    /// The timeouts and connection limit of every HTTP listener (the API and viewer, the sampling API).
+    pub http_limits: HttpLimits,
 }
 
 impl Default for Config {
@@ -103,6 +107,7 @@ impl Default for Config {
             max_queued_bytes: 64 * 1024 * 1024,
             udp_receive_buffer: 4 * 1024 * 1024,
             allowed_hosts: Vec::new(),
+            http_limits: HttpLimits::default(),
         }
     }
 }

@@ -99,11 +99,13 @@ impl Daemon {
                         Arc::new(config.allowed_hosts.clone()),
                         api::guard::check_host,
                     )),
+                config.http_limits,
                 shutdown_rx.clone(),
             ),
             api::serve(
                 sampling_listener,
                 sampling::router(sampling.clone()),
+                config.http_limits,
                 shutdown_rx.clone(),
             ),
         ];

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use serde_json::{Value, json};
 use xray_daemon::cli::http::HttpError;
@@ -257,6 +259,55 @@ async fn only_loopback_and_allowed_host_names_are_answered() {
                 )
             );
         }
+    }
+    daemon.shutdown().await.unwrap();
+}
+
+/// Half-open connections (nothing sent, or headers never finished) are closed by the daemon, on the API and
+/// the sampling API; a complete request on a fresh connection is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_are_closed() {
+    use std::io::{Read, Write};
+    let daemon = xray_daemon::Daemon::start(xray_daemon::Config {
+        http_limits: xray_daemon::api::HttpLimits {
+            header_read_timeout: Duration::from_millis(300),
+            idle_timeout: Duration::from_millis(300),
+            max_connections: 4,
+        },
+        ..xray_daemon::Config::ephemeral()
+    })
+    .await
+    .unwrap();
+    let addresses = [daemon.api_address(), daemon.sampling_address()];
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut outcomes = Vec::new();
+        for address in addresses {
+            for sent in ["", "GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "] {
+                let mut stream = std::net::TcpStream::connect(address).unwrap();
+                // A safety net against a hang; the daemon closes well before.
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(60)))
+                    .unwrap();
+                stream.write_all(sent.as_bytes()).unwrap();
+                let mut rest = Vec::new();
+                // The server closing the connection ends the read: EOF, or a reset.
+                let outcome = match stream.read_to_end(&mut rest) {
+                    Ok(_) => "closed",
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => "closed",
+                    Err(e) => panic!("{address} {sent:?}: {e}"),
+                };
+                outcomes.push(outcome);
+            }
+        }
+        outcomes
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, ["closed"; 4]);
+    // Slots are given back: more connections than the limit, one after another, are all answered.
+    for _ in 0..6 {
+        let stats: Value = api(&daemon, "/api/stats").await;
+        assert_eq!(stats["received"], 0);
     }
     daemon.shutdown().await.unwrap();
 }

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod guard;
+pub mod listener;
 pub mod map;
 pub mod sampling;
 pub mod stats;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use tokio::sync::watch;
+
+pub use listener::HttpLimits;
 
 use crate::sampling::SamplingService;
 use crate::stats::Stats;
@@ -50,22 +53,13 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, as a Tokio task.
+/// Serves `router` on `listener` within `limits` (timeouts, connections at once) until `shutdown` turns true,
+/// as a Tokio task.
 pub fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    limits: HttpLimits,
+    shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let address = listener.local_addr().ok();
-        let stopped = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            log::error!("HTTP server on {address:?} failed: {e}");
-        }
-    })
+    tokio::spawn(listener::serve_with_limits(listener, router, limits, shutdown))
 }
