@@ -24,6 +24,15 @@ pub enum Error {
     /// The store could not be opened or written.
     #[error("trace store: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The file is an SQLite database, but not a trace store this daemon can use: another program's, a newer
+    /// version's, or one whose tables conflict with the store's. The daemon leaves it untouched.
+    #[error("{path} is not a trace store of this daemon: {reason}; choose another file with --db")]
+    ForeignStore {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What does not fit.
+        reason: String,
+    },
     /// The store's folder could not be created.
     #[error("cannot create the store folder {path}: {source}")]
     StoreFolder {

@@ -199,3 +199,49 @@ async fn traces_expire_by_age() {
     );
     daemon.shutdown().await.unwrap();
 }
+
+/// Another program's SQLite file, a store with a conflicting `documents` table, and a newer store are refused
+/// with a clear error, and left as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_and_conflicting_files_are_refused_untouched() {
+    let dir = temp_dir("foreign");
+    let cases = [
+        (
+            "foreign.sqlite3",
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); PRAGMA user_version = 7;",
+            "it holds other tables (customers)",
+        ),
+        (
+            "conflicting.sqlite3",
+            "CREATE TABLE documents (id INTEGER PRIMARY KEY, content TEXT);",
+            "its table documents lacks the columns trace_id, parent_id, kind, name, start_time, end_time, \
+             in_progress, received_at, body",
+        ),
+        (
+            "newer.sqlite3",
+            "CREATE TABLE traces (trace_id TEXT); PRAGMA user_version = 99;",
+            "it is version 99 of the store, newer than this daemon's 2",
+        ),
+    ];
+    for (name, sql, reason) in cases {
+        let path = dir.join(name);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let config = Config {
+            store: StoreLocation::File(path.clone()),
+            ..Config::ephemeral()
+        };
+        let error = Daemon::start(config).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} is not a trace store of this daemon: {reason}; choose another file with --db",
+                path.display()
+            )
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name} was changed");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

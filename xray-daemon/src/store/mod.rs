@@ -65,17 +65,33 @@ fn open_memory() -> rusqlite::Result<Connection> {
     )
 }
 
+fn open_error(e: schema::OpenError, location: &StoreLocation) -> Error {
+    match (e, location) {
+        (schema::OpenError::Foreign(reason), StoreLocation::File(path)) => Error::ForeignStore {
+            path: path.clone(),
+            reason,
+        },
+        (schema::OpenError::Foreign(reason), StoreLocation::Memory) => Error::ForeignStore {
+            path: ":memory:".into(),
+            reason,
+        },
+        (schema::OpenError::Sqlite(e), _) => Error::Store(e),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `location`.
     ///
     /// # Errors
-    /// [`Error::StoreFolder`] when the file's folder cannot be created, [`Error::Store`] when SQLite cannot open
-    /// or set up the database (for example a file that is not an SQLite database).
+    /// [`Error::StoreFolder`] when the file's folder cannot be created, [`Error::ForeignStore`] when the file is
+    /// another program's database, a newer store, or has conflicting tables (it is left untouched),
+    /// [`Error::Store`] when SQLite cannot open or set up the database (for example a file that is not an SQLite
+    /// database).
     pub fn open(location: &StoreLocation) -> Result<Store, Error> {
         match location {
             StoreLocation::Memory => {
                 let conn = open_memory()?;
-                schema::create(&conn, false)?;
+                schema::create(&conn, false).map_err(|e| open_error(e, location))?;
                 let conn = Arc::new(Mutex::new(conn));
                 Ok(Store {
                     writer: conn.clone(),
@@ -91,7 +107,7 @@ impl Store {
                     })?;
                 }
                 let writer = Connection::open(path)?;
-                schema::create(&writer, true)?;
+                schema::create(&writer, true).map_err(|e| open_error(e, location))?;
                 let reader = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

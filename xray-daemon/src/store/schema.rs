@@ -15,6 +15,98 @@ use serde_json::Value;
 const PAGE_SIZE: i64 = 16_384;
 /// The schema version, in `PRAGMA user_version`.
 const VERSION: i64 = 2;
+/// `PRAGMA application_id` of the stores this daemon creates ("XRAY" in ASCII). Stores created before it was set
+/// have 0.
+const APPLICATION_ID: i64 = 0x5852_4159;
+/// The columns each table must have, as a check of a file opened (`traces.annotations` comes with version 2,
+/// and is added by the migration).
+const REQUIRED_COLUMNS: [(&str, &[&str]); 3] = [
+    (
+        "documents",
+        &["trace_id", "id", "parent_id", "kind", "name", "start_time", "end_time", "in_progress",
+          "received_at", "body"],
+    ),
+    (
+        "traces",
+        &["trace_id", "seq", "start_time", "end_time", "root_rank", "root_start", "root_name",
+          "http_method", "http_url", "http_status", "segment_flags", "subsegment_flags", "segments",
+          "documents", "bytes", "updated_at"],
+    ),
+    ("invalid", &["seq", "received_at", "code", "message", "body"]),
+];
+
+/// Why a database cannot be opened as a store.
+#[derive(Debug)]
+pub(super) enum OpenError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// The database is not a store of this daemon (the reason says why).
+    Foreign(String),
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(e: rusqlite::Error) -> Self {
+        OpenError::Sqlite(e)
+    }
+}
+
+/// Checks that a database is empty, or a store of this daemon's versions 1 to [`VERSION`] whose tables have the
+/// columns the store uses. Changes nothing.
+fn check(conn: &Connection) -> Result<(), OpenError> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let application: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    if application != 0 && application != APPLICATION_ID {
+        return Err(OpenError::Foreign(format!(
+            "it belongs to another application (application_id {application:#x})"
+        )));
+    }
+    // A store holds its own tables alone (version 1 set no user_version: this is what tells it from others).
+    let store_tables = ["documents", "traces", "annotations", "invalid"];
+    let others: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !store_tables.contains(t))
+        .collect();
+    if !others.is_empty() {
+        return Err(OpenError::Foreign(format!(
+            "it holds other tables ({})",
+            others.join(", ")
+        )));
+    }
+    if version > VERSION {
+        return Err(OpenError::Foreign(format!(
+            "it is version {version} of the store, newer than this daemon's {VERSION}"
+        )));
+    }
+    for (table, required) in REQUIRED_COLUMNS {
+        if !tables.iter().any(|t| t == table) {
+            continue;
+        }
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|c| !columns.iter().any(|have| have == c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(OpenError::Foreign(format!(
+                "its table {table} lacks the columns {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS documents (
@@ -75,9 +167,11 @@ DROP TABLE annotations;
 /// The name of the SQL function `xray_merge_annotations(old, new)`: the union of two annotation objects.
 pub(super) const MERGE_ANNOTATIONS: &str = "xray_merge_annotations";
 
-/// Creates the tables if missing (migrating an older schema), registers the writer's SQL function, and sets the
-/// connection up for fast batched writes.
-pub(super) fn create(conn: &Connection, file: bool) -> rusqlite::Result<()> {
+/// Checks the database ([`check`]: a foreign or conflicting file is refused, untouched), creates the tables if
+/// missing (migrating an older schema), registers the writer's SQL function, and sets the connection up for fast
+/// batched writes.
+pub(super) fn create(conn: &Connection, file: bool) -> Result<(), OpenError> {
+    check(conn)?;
     // Before the first table: large pages, so that a 2 KB document shares its page (and its WAL frame and write
     // call) with several others. A file created with another page size keeps it.
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
@@ -126,7 +220,9 @@ pub(super) fn create(conn: &Connection, file: bool) -> rusqlite::Result<()> {
         conn.execute_batch(&format!("BEGIN;{MIGRATE_FROM_1}COMMIT;"))?;
     }
     conn.execute_batch(SCHEMA)?;
-    conn.pragma_update(None, "user_version", VERSION)
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    conn.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
 }
 
 /// Annotations by key, each value as its JSON text (which sorts them, and makes them distinct).
