@@ -85,6 +85,10 @@ pub struct Config {
     /// charged its payload and what its entry costs besides ([`crate::ingest::budget::entry_cost`]: some 1 KB
     /// for a tiny one), so the bound holds for any mix of sizes.
     pub max_queued_bytes: usize,
+    /// The longest a received datagram may wait before it is written to the store: while the oldest one waiting
+    /// has waited longer (the store cannot keep up), new datagrams are dropped and counted (`dropped`), so that a
+    /// crash of the daemon loses at most what arrived in this time. 500 ms by default.
+    pub max_write_delay: Duration,
     /// The socket receive buffer asked of the kernel (capped by `net.core.rmem_max`).
     pub udp_receive_buffer: usize,
     /// Host names the JSON API and viewer answer to, besides IP addresses and `localhost` (for example the
@@ -106,6 +110,7 @@ impl Default for Config {
             retention: Retention::default(),
             max_queued_bytes: 64 * 1024 * 1024,
             udp_receive_buffer: 4 * 1024 * 1024,
+            max_write_delay: Duration::from_millis(500),
             allowed_hosts: Vec::new(),
             http_limits: HttpLimits::default(),
         }

@@ -80,6 +80,7 @@ impl Daemon {
             queue: queue_tx.clone(),
             stop: stop.clone(),
             stats: stats.clone(),
+            max_write_delay: config.max_write_delay,
         };
         threads.push(("receiver", spawn("xray-udp", move || receive_loop.run())?));
 

@@ -14,7 +14,8 @@ use xray_daemon::{Config, Daemon};
 const TRACES: u32 = 10_000;
 /// One sender per document of each trace: the segment, then four independent subsegments under it.
 const SENDERS: u32 = 5;
-/// How far the senders may run ahead of the daemon's receive loop.
+/// How far the senders may run ahead of the daemon's store (past `max_write_delay` of backlog, the daemon drops
+/// rather than queues: senders faster than the store for long lose documents, by design).
 const WINDOW: u64 = 1_000;
 
 fn trace_id(n: u32) -> String {
@@ -64,7 +65,7 @@ async fn fifty_thousand_datagrams_from_five_senders_are_all_stored() {
                         .unwrap();
                     let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
                     if i % 100 == 0 {
-                        while n.saturating_sub(daemon.stats().received) > WINDOW {
+                        while n.saturating_sub(daemon.stats().stored) > WINDOW {
                             std::thread::sleep(Duration::from_micros(200));
                         }
                     }
@@ -165,6 +166,7 @@ async fn tiny_datagrams_are_charged_their_real_cost() {
     let budget = 256 * 1024;
     let config = Config {
         max_queued_bytes: budget,
+        max_write_delay: Duration::from_secs(3600),
         ..Config::ephemeral()
     };
     let daemon = Daemon::start(config).await.unwrap();
@@ -199,5 +201,45 @@ async fn tiny_datagrams_are_charged_their_real_cost() {
     assert_eq!(stats.invalid.get("missing_header"), Some(&admitted));
     assert_eq!(stats.queued_bytes, 0);
     assert!(stats.queued_peak_bytes <= budget as u64);
+    daemon.shutdown().await.unwrap();
+}
+
+/// While the store cannot keep up, a datagram waits at most `max_write_delay` to be written: past it, new ones are
+/// dropped and counted, so that a crash loses at most what arrived in that time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_datagram_waits_longer_than_the_write_delay() {
+    let delay = Duration::from_millis(200);
+    let config = Config {
+        max_write_delay: delay,
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    {
+        let _paused = daemon.store().pause_writes();
+        socket
+            .send_to(&document(0, 0), daemon.udp_address())
+            .unwrap();
+        while daemon.stats().received < 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The first has now waited longer than the delay: the next is refused.
+        std::thread::sleep(delay + Duration::from_millis(100));
+        socket
+            .send_to(&document(1, 0), daemon.udp_address())
+            .unwrap();
+        while daemon.stats().received < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(daemon.stats().dropped, 1);
+    }
+    assert!(daemon.flush().await);
+    // Written: nothing waits any more, and datagrams are taken again.
+    socket
+        .send_to(&document(2, 0), daemon.udp_address())
+        .unwrap();
+    let stats = settle(&daemon, 3).await;
+    assert_eq!((stats.stored, stats.dropped), (2, 1));
+    assert_eq!(stats.received, stats.stored + stats.invalid_total + stats.dropped);
     daemon.shutdown().await.unwrap();
 }

@@ -6,7 +6,7 @@
 //! counted. [`entry_cost`] counts them all, so that the budget bounds memory for any mix of sizes.
 
 use std::mem::size_of;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::{Item, Message};
 use crate::ingest::extract::Record;
@@ -36,10 +36,11 @@ pub const fn allocation(n: usize) -> usize {
 }
 
 /// The fixed part of an entry, whatever its payload: its slot in the queue to the processing thread (the message
-/// and the slot's state word), then its processed [`Item`] in a batch (twice: a batch's vector may have up to
+/// and the slot's state word), its arrival time kept by the receive loop, then its processed [`Item`] in a batch (twice: a batch's vector may have up to
 /// twice the room it uses), then the block of a rejected document's message.
 pub const ENTRY_OVERHEAD: usize = size_of::<Message>()
     + size_of::<usize>()
+    + size_of::<(u64, std::time::Instant)>()
     + 2 * size_of::<Item>()
     + allocation(MAX_MESSAGE_BYTES);
 
@@ -86,6 +87,7 @@ pub struct QueueBudget {
     max: usize,
     used: AtomicUsize,
     peak: AtomicUsize,
+    finished: AtomicU64,
 }
 
 impl QueueBudget {
@@ -95,6 +97,7 @@ impl QueueBudget {
             max,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            finished: AtomicU64::new(0),
         }
     }
 
@@ -112,6 +115,19 @@ impl QueueBudget {
             }
             Err(_) => false,
         }
+    }
+
+    /// Gives back the `bytes` charged for `entries` entries that are done with: written (or not) by the store,
+    /// or dropped on the way.
+    pub fn finish(&self, entries: usize, bytes: usize) {
+        self.finished.fetch_add(entries as u64, Ordering::Relaxed);
+        self.release(bytes);
+    }
+
+    /// How many entries are done with, in all: entries are done with in the order they were charged, so the
+    /// first `finished()` entries ever charged are.
+    pub fn finished(&self) -> u64 {
+        self.finished.load(Ordering::Relaxed)
     }
 
     /// Gives back `bytes` charged before.

@@ -27,7 +27,7 @@ pub fn run(queue: Receiver<Message>, writer: SyncSender<Batch>, stats: Arc<Stats
                     drop(datagram);
                     let cost = item_cost(&item);
                     if cost > charged && !stats.queue().try_charge(cost - charged) {
-                        stats.queue().release(charged);
+                        stats.queue().finish(1, charged);
                         stats.add_dropped();
                     } else {
                         batch.queued_bytes += cost.max(charged);

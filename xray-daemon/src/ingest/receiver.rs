@@ -1,5 +1,6 @@
 //! The UDP socket and its receive loop.
 
+use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,13 +55,13 @@ impl DropLog {
         }
         let line = match self.last_report {
             Some(last) => format!(
-                "ingest queue full: {} datagrams ({} bytes) dropped in the last {:.0} s",
+                "ingest queue full or behind: {} datagrams ({} bytes) dropped in the last {:.0} s",
                 self.datagrams,
                 self.bytes,
                 now.saturating_duration_since(last).as_secs_f64()
             ),
             None => format!(
-                "ingest queue full: {} datagrams ({} bytes) dropped; further drops are reported every {} s",
+                "ingest queue full or behind: {} datagrams ({} bytes) dropped; further drops are reported every {} s",
                 self.datagrams,
                 self.bytes,
                 DROP_LOG_INTERVAL.as_secs()
@@ -109,6 +110,9 @@ pub struct Receiver {
     pub stop: Arc<AtomicBool>,
     /// Counters, and the queue's budget: datagrams that do not fit are dropped.
     pub stats: Arc<Stats>,
+    /// The longest a datagram may wait to be written: while the oldest one queued has waited longer, new ones
+    /// are dropped and counted.
+    pub max_write_delay: Duration,
 }
 
 impl Receiver {
@@ -118,6 +122,9 @@ impl Receiver {
         // counted with its real size.
         let mut buf = vec![0u8; RECEIVE_BUFFER];
         let mut drops = DropLog::default();
+        // When each datagram queued and not yet done with arrived: the front is the oldest.
+        let mut waiting: VecDeque<(u64, Instant)> = VecDeque::new();
+        let mut queued: u64 = 0;
         while !self.stop.load(Ordering::Relaxed) {
             let n = match self.socket.recv_from(&mut buf) {
                 Ok((n, _from)) => n,
@@ -143,10 +150,18 @@ impl Receiver {
             if n == 0 {
                 continue;
             }
-            if !self.stats.queue().try_charge(entry_cost(n)) {
+            let now = Instant::now();
+            let finished = self.stats.queue().finished();
+            while waiting.front().is_some_and(|(seq, _)| *seq < finished) {
+                waiting.pop_front();
+            }
+            let behind = waiting
+                .front()
+                .is_some_and(|(_, at)| now.saturating_duration_since(*at) > self.max_write_delay);
+            if behind || !self.stats.queue().try_charge(entry_cost(n)) {
                 self.stats.add_received(n);
                 self.stats.add_dropped();
-                if let Some(line) = drops.dropped(n, Instant::now()) {
+                if let Some(line) = drops.dropped(n, now) {
                     log::warn!("{line}");
                 }
                 continue;
@@ -159,6 +174,8 @@ impl Receiver {
             {
                 break;
             }
+            waiting.push_back((queued, now));
+            queued += 1;
             // Counted once queued, so that a flush requested after seeing the count also covers it.
             self.stats.add_received(n);
         }
@@ -177,7 +194,7 @@ mod tests {
         assert_eq!(
             first.as_deref(),
             Some(
-                "ingest queue full: 1 datagrams (10 bytes) dropped; further drops are reported every 10 s"
+                "ingest queue full or behind: 1 datagrams (10 bytes) dropped; further drops are reported every 10 s"
             )
         );
         let lines: Vec<String> = (1..13_000u32)
@@ -187,7 +204,7 @@ mod tests {
         assert_eq!(log.report(start + Duration::from_secs(9)), None);
         assert_eq!(
             log.report(start + DROP_LOG_INTERVAL).as_deref(),
-            Some("ingest queue full: 12999 datagrams (12999 bytes) dropped in the last 10 s")
+            Some("ingest queue full or behind: 12999 datagrams (12999 bytes) dropped in the last 10 s")
         );
         assert_eq!(log.report(start + 3 * DROP_LOG_INTERVAL), None);
     }

@@ -177,8 +177,11 @@ pub(super) fn create(conn: &Connection, file: bool) -> Result<(), OpenError> {
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     if file {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // A local trace store favours speed over surviving a power cut: the OS, not fsync, makes writes durable
-        // (a daemon crash or restart loses nothing).
+        // A local trace store favours speed over surviving a power cut: the OS, not fsync, makes writes durable.
+        // What a crash of the daemon (kill -9) loses is what was received and not yet committed: at most what
+        // arrived within `Config::max_write_delay` (500 ms by default), since datagrams are dropped and counted
+        // rather than queued once the oldest one waiting has waited that long. A clean stop loses nothing; a
+        // power cut may lose the last commits the OS had not written out.
         conn.pragma_update(None, "synchronous", "OFF")?;
         // Checkpoint every 16 MiB of WAL (1024 pages of 16 KiB): short pauses of the writer, which the ingest
         // queue absorbs.

@@ -125,7 +125,9 @@ impl Writer {
             self.write(&mut group);
             self.apply_retention(false);
             for batch in group {
-                self.stats.queue().release(batch.queued_bytes);
+                self.stats
+                    .queue()
+                    .finish(batch.items.len(), batch.queued_bytes);
                 if let Some(flushed) = batch.flushed {
                     let _ = flushed.try_send(());
                 }
