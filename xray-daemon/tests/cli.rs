@@ -235,3 +235,38 @@ fn daemon_starts_stores_and_stops_cleanly_on_sigterm() {
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Input that is not read is a failure, never a silent stop: an over-long line ends the run with exit 2 after
+/// the verdicts on what came before it, and an invalid document after it is not reported as valid.
+#[test]
+fn validate_fails_on_input_it_did_not_read() {
+    let good = segment(
+        "1-5759e988-bd862e3fe1be46a994272793",
+        "53995c3f42cd8ad8",
+        "web",
+        1.0,
+        Some(2.0),
+        json!({}),
+    );
+    let dir = temp_dir("validate-long");
+    let path = dir.join("segments.json");
+    let long = "x".repeat(300_000);
+    std::fs::write(&path, format!("{{\"name\":\"x\"}}\n{long}\n{good}\nnot json\n")).unwrap();
+    let out = run(&["validate", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}:line 1: invalid [missing_field] $.id: required field is missing\n",
+            path.display()
+        )
+    );
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "xray validate: cannot read {}: line 2 is longer than 262144 bytes: not read past it\n",
+            path.display()
+        )
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
