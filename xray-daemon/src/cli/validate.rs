@@ -196,31 +196,36 @@ fn next_line(source: &mut dyn BufRead, number: usize) -> std::io::Result<Option<
 /// When the input fails, or part of it could not be read (an over-long line; a whole-file value past
 /// [`MAX_INPUT`]): what was read is reported first.
 pub fn stream(mut source: impl BufRead, emit: &mut dyn FnMut(Verdict)) -> std::io::Result<()> {
-    // The first line with something on it says which form the input takes.
-    let mut number = 0;
-    let first = loop {
-        number += 1;
-        match next_line(&mut source, number)? {
-            None => return Ok(()),
-            Some(line) if line.trim().is_empty() => {}
-            Some(line) => break line,
+    // Blank lines first; then the first byte tells an array from lines, the first line a pretty-printed document.
+    let mut number = 1;
+    loop {
+        let buf = source.fill_buf()?;
+        let Some(&byte) = buf.first() else {
+            return Ok(());
+        };
+        if !byte.is_ascii_whitespace() {
+            break;
         }
+        number += usize::from(byte == b'\n');
+        source.consume(1);
+    }
+    if source.fill_buf()?.first() == Some(&b'[') {
+        let mut limited = source.take(MAX_INPUT + 1);
+        let outcome = stream_array(&mut limited, emit);
+        if limited.limit() == 0 {
+            return Err(too_large());
+        }
+        return outcome;
+    }
+    let Some(first) = next_line(&mut source, number)? else {
+        return Ok(());
     };
     let head = first.trim().to_owned();
-    let head = head.as_str();
-    let whole_value = head.starts_with('[')
-        || (!looks_like_header(head) && serde_json::from_str::<Value>(head).is_err()
-            && head.starts_with('{'));
-    if whole_value {
-        let rest = std::io::Cursor::new(first.into_bytes()).chain(source);
-        let mut limited = rest.take(MAX_INPUT + 1);
-        if head.starts_with('[') {
-            let outcome = stream_array(&mut limited, emit);
-            if limited.limit() == 0 {
-                return Err(too_large());
-            }
-            return outcome;
-        }
+    if !looks_like_header(&head) && serde_json::from_str::<Value>(&head).is_err() && head.starts_with('{') {
+        // A document over several lines: read whole (what cannot be read is an error).
+        let mut limited = std::io::Cursor::new(first.into_bytes())
+            .chain(source)
+            .take(MAX_INPUT + 1);
         let mut text = String::new();
         limited.read_to_string(&mut text)?;
         if limited.limit() == 0 {
@@ -374,6 +379,7 @@ mod tests {
         for (first, second) in [
             (format!("{DOC}\n"), "{\"nope\n".to_owned()),
             (format!("[\n{DOC},\n"), "{\"name\":\"a\"}]\n".to_owned()),
+            (format!("\n [{DOC},"), "{\"name\":\"a\"}]".to_owned()),
         ] {
             let emitted = std::rc::Rc::new(std::cell::Cell::new(0));
             let reader = Parts {
