@@ -56,11 +56,7 @@ impl Daemon {
         let api_listener = bind_tcp(config.api_address).await?;
         let api_address = local_address(&api_listener)?;
 
-        let writer = Writer::new(
-            store.clone(),
-            stats.clone(),
-            config.retention,
-        )?;
+        let writer = Writer::new(store.clone(), stats.clone(), config.retention)?;
         let (queue_tx, queue_rx) = mpsc::channel::<Message>();
         let (batch_tx, batch_rx) = mpsc::sync_channel(WRITER_QUEUE);
         let mut threads = Vec::new();
@@ -94,12 +90,12 @@ impl Daemon {
         let servers = vec![
             api::serve(
                 api_listener,
-                api::router(state)
-                    .merge(viewer::router())
-                    .layer(axum::middleware::from_fn_with_state(
+                api::router(state).merge(viewer::router()).layer(
+                    axum::middleware::from_fn_with_state(
                         Arc::new(config.allowed_hosts.clone()),
                         api::guard::check_host,
-                    )),
+                    ),
+                ),
                 config.http_limits,
                 shutdown_rx.clone(),
             ),

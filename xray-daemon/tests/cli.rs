@@ -251,7 +251,11 @@ fn validate_fails_on_input_it_did_not_read() {
     let dir = temp_dir("validate-long");
     let path = dir.join("segments.json");
     let long = "x".repeat(300_000);
-    std::fs::write(&path, format!("{{\"name\":\"x\"}}\n{long}\n{good}\nnot json\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("{{\"name\":\"x\"}}\n{long}\n{good}\nnot json\n"),
+    )
+    .unwrap();
     let out = run(&["validate", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

@@ -240,6 +240,9 @@ async fn no_datagram_waits_longer_than_the_write_delay() {
         .unwrap();
     let stats = settle(&daemon, 3).await;
     assert_eq!((stats.stored, stats.dropped), (2, 1));
-    assert_eq!(stats.received, stats.stored + stats.invalid_total + stats.dropped);
+    assert_eq!(
+        stats.received,
+        stats.stored + stats.invalid_total + stats.dropped
+    );
     daemon.shutdown().await.unwrap();
 }

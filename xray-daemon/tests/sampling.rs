@@ -351,7 +351,8 @@ async fn web_pages_and_idle_clients_take_no_quota() {
     let daemon = start().await;
     let address = daemon.sampling_address();
     let fake = "000000000000000000000000";
-    let body = json!({"SamplingStatisticsDocuments": [statistics("Default", fake, 0, 0)]}).to_string();
+    let body =
+        json!({"SamplingStatisticsDocuments": [statistics("Default", fake, 0, 0)]}).to_string();
     let cases = [
         ("Content-Type: text/plain\r\n", 415),
         ("", 415),
@@ -377,7 +378,12 @@ async fn web_pages_and_idle_clients_take_no_quota() {
     assert_eq!(snapshot["rules"][0]["clients"], json!([]));
 
     // The stand-in sorts first but reports nothing: the real client gets the whole reservoir of 1.
-    let (_, _, f) = post_async(address, "/SamplingTargets", serde_json::from_str(&body).unwrap()).await;
+    let (_, _, f) = post_async(
+        address,
+        "/SamplingTargets",
+        serde_json::from_str(&body).unwrap(),
+    )
+    .await;
     let (_, _, real) = post_async(
         address,
         "/SamplingTargets",
@@ -385,7 +391,12 @@ async fn web_pages_and_idle_clients_take_no_quota() {
     )
     .await;
     assert_eq!(real["SamplingTargetDocuments"][0]["ReservoirQuota"], 1);
-    let (_, _, f2) = post_async(address, "/SamplingTargets", serde_json::from_str(&body).unwrap()).await;
+    let (_, _, f2) = post_async(
+        address,
+        "/SamplingTargets",
+        serde_json::from_str(&body).unwrap(),
+    )
+    .await;
     assert_eq!(f["SamplingTargetDocuments"][0]["ReservoirQuota"], 1);
     assert_eq!(f2["SamplingTargetDocuments"][0]["ReservoirQuota"], 0);
     daemon.shutdown().await.unwrap();

@@ -12,9 +12,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
-use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -67,7 +67,12 @@ pub async fn check_host(
 /// Whether a `Content-Type` value names JSON: `application/json`, a `+json` type or AWS's
 /// `application/x-amz-json-1.x`, with or without parameters.
 pub fn is_json_content_type(value: &str) -> bool {
-    let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json"
         || (media.starts_with("application/") && media.ends_with("+json"))
         || media.starts_with("application/x-amz-json-")

@@ -66,9 +66,7 @@ impl<S> IdleStream<S> {
     ) -> Poll<std::io::Result<T>> {
         match poll {
             Poll::Ready(result) => {
-                self.deadline
-                    .as_mut()
-                    .reset(Instant::now() + self.timeout);
+                self.deadline.as_mut().reset(Instant::now() + self.timeout);
                 Poll::Ready(result)
             }
             Poll::Pending => {

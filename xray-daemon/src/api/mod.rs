@@ -61,5 +61,7 @@ pub fn serve(
     limits: HttpLimits,
     shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(listener::serve_with_limits(listener, router, limits, shutdown))
+    tokio::spawn(listener::serve_with_limits(
+        listener, router, limits, shutdown,
+    ))
 }

@@ -118,8 +118,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     let (name, source): (String, std::io::Result<Box<dyn BufRead>>) = match &args.file {
         Some(path) if path.as_os_str() != "-" => (
             path.display().to_string(),
-            std::fs::File::open(path)
-                .map(|f| Box::new(BufReader::new(f)) as Box<dyn BufRead>),
+            std::fs::File::open(path).map(|f| Box::new(BufReader::new(f)) as Box<dyn BufRead>),
         ),
         _ => (
             "<stdin>".to_owned(),
@@ -135,7 +134,10 @@ pub fn run(args: ValidateArgs) -> ExitCode {
             Ok(_) => None,
             Err((code, message)) => {
                 counts.1 += 1;
-                Some(format!("{name}:{}: invalid [{code}] {message}", verdict.location))
+                Some(format!(
+                    "{name}:{}: invalid [{code}] {message}",
+                    verdict.location
+                ))
             }
         };
         if let Some(line) = line {
@@ -145,7 +147,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         }
     };
     let result = source.and_then(|source| stream(source, &mut emit));
-    drop(emit);
+    drop(out);
     if let Err(e) = result {
         eprintln!("xray validate: cannot read {name}: {e}");
         return ExitCode::from(2);
@@ -221,7 +223,10 @@ pub fn stream(mut source: impl BufRead, emit: &mut dyn FnMut(Verdict)) -> std::i
         return Ok(());
     };
     let head = first.trim().to_owned();
-    if !looks_like_header(&head) && serde_json::from_str::<Value>(&head).is_err() && head.starts_with('{') {
+    if !looks_like_header(&head)
+        && serde_json::from_str::<Value>(&head).is_err()
+        && head.starts_with('{')
+    {
         // A document over several lines: read whole (what cannot be read is an error).
         let mut limited = std::io::Cursor::new(first.into_bytes())
             .chain(source)
@@ -283,7 +288,9 @@ fn stream_array(source: impl Read, emit: &mut dyn FnMut(Verdict)) -> std::io::Re
                 (self.0)(Verdict {
                     location: format!("document {i}"),
                     result: match item {
-                        Value::String(datagram) => judge(process_datagram(datagram.as_bytes(), 0.0)),
+                        Value::String(datagram) => {
+                            judge(process_datagram(datagram.as_bytes(), 0.0))
+                        }
                         other => judge_document(other.to_string().as_bytes()),
                     },
                 });
@@ -368,7 +375,10 @@ mod tests {
                 return Ok(0);
             }
             let (part, seen) = self.parts.remove(0);
-            assert!(self.emitted.get() >= seen, "verdicts wait for the whole input");
+            assert!(
+                self.emitted.get() >= seen,
+                "verdicts wait for the whole input"
+            );
             buf[..part.len()].copy_from_slice(&part);
             Ok(part.len())
         }

@@ -204,7 +204,9 @@ mod tests {
         assert_eq!(log.report(start + Duration::from_secs(9)), None);
         assert_eq!(
             log.report(start + DROP_LOG_INTERVAL).as_deref(),
-            Some("ingest queue full or behind: 12999 datagrams (12999 bytes) dropped in the last 10 s")
+            Some(
+                "ingest queue full or behind: 12999 datagrams (12999 bytes) dropped in the last 10 s"
+            )
         );
         assert_eq!(log.report(start + 3 * DROP_LOG_INTERVAL), None);
     }

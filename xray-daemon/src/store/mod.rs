@@ -131,7 +131,9 @@ impl Store {
     /// ingest queue (within its budget, dropped and counted past it). For a consistent copy of the file, and for
     /// tests of a slow store. With an in-memory store, queries wait too (it has a single connection).
     pub fn pause_writes(&self) -> WritesPaused<'_> {
-        WritesPaused { _writer: self.writer() }
+        WritesPaused {
+            _writer: self.writer(),
+        }
     }
 
     pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {

@@ -23,16 +23,44 @@ const APPLICATION_ID: i64 = 0x5852_4159;
 const REQUIRED_COLUMNS: [(&str, &[&str]); 3] = [
     (
         "documents",
-        &["trace_id", "id", "parent_id", "kind", "name", "start_time", "end_time", "in_progress",
-          "received_at", "body"],
+        &[
+            "trace_id",
+            "id",
+            "parent_id",
+            "kind",
+            "name",
+            "start_time",
+            "end_time",
+            "in_progress",
+            "received_at",
+            "body",
+        ],
     ),
     (
         "traces",
-        &["trace_id", "seq", "start_time", "end_time", "root_rank", "root_start", "root_name",
-          "http_method", "http_url", "http_status", "segment_flags", "subsegment_flags", "segments",
-          "documents", "bytes", "updated_at"],
+        &[
+            "trace_id",
+            "seq",
+            "start_time",
+            "end_time",
+            "root_rank",
+            "root_start",
+            "root_name",
+            "http_method",
+            "http_url",
+            "http_status",
+            "segment_flags",
+            "subsegment_flags",
+            "segments",
+            "documents",
+            "bytes",
+            "updated_at",
+        ],
     ),
-    ("invalid", &["seq", "received_at", "code", "message", "body"]),
+    (
+        "invalid",
+        &["seq", "received_at", "code", "message", "body"],
+    ),
 ];
 
 /// Why a database cannot be opened as a store.

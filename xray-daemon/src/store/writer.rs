@@ -60,11 +60,7 @@ impl Writer {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub fn new(
-        store: Store,
-        stats: Arc<Stats>,
-        retention: Retention,
-    ) -> rusqlite::Result<Writer> {
+    pub fn new(store: Store, stats: Arc<Stats>, retention: Retention) -> rusqlite::Result<Writer> {
         let mut retention = retention;
         if *store.location() == StoreLocation::Memory && retention.max_bytes > MEMORY_MAX_BYTES {
             log::warn!(
@@ -154,7 +150,8 @@ impl Writer {
                 .flat_map(|b| b.items.iter())
                 .filter(|item| matches!(item, Item::Invalid(_)))
                 .count();
-            let mut skip = rejected.saturating_sub(usize::try_from(max_invalid).unwrap_or(usize::MAX));
+            let mut skip =
+                rejected.saturating_sub(usize::try_from(max_invalid).unwrap_or(usize::MAX));
             for item in group.iter().flat_map(|b| b.items.iter()) {
                 match item {
                     Item::Valid(record) => {
@@ -243,7 +240,9 @@ impl Writer {
         {
             match retention::shrink_invalid(&conn, invalid_share) {
                 Ok(freed) => self.invalid_bytes -= freed,
-                Err(e) => log::error!("trace store: size retention of invalid documents failed: {e}"),
+                Err(e) => {
+                    log::error!("trace store: size retention of invalid documents failed: {e}")
+                }
             }
         }
         if self.total_bytes + self.invalid_bytes > max_bytes {
