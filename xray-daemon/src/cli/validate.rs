@@ -23,7 +23,7 @@ pub struct ValidateArgs {
 }
 
 /// The most input read as one JSON value (a pretty-printed document, or an array); more is an error.
-const MAX_INPUT: u64 = 1024 * 1024 * 1024;
+pub const MAX_INPUT: u64 = 1024 * 1024 * 1024;
 
 /// The verdict on one document of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +169,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
 }
 
 /// The longest line read in line mode: far more than a document may take ([`MAX_DOCUMENT_BYTES`] and a header).
-const MAX_LINE: u64 = 4 * MAX_DOCUMENT_BYTES as u64;
+pub const MAX_LINE: u64 = 4 * MAX_DOCUMENT_BYTES as u64;
 
 /// Reads a line of at most [`MAX_LINE`] bytes (with its newline); `None` at the end of the input.
 ///
