@@ -82,7 +82,7 @@ pub struct Config {
     pub retention: Retention,
     /// The most memory datagrams may take while they wait between the UDP socket and the store; past it,
     /// datagrams are dropped and counted (`dropped` in the stats) so that memory stays bounded. Each datagram is
-    /// charged its payload and what its entry costs besides ([`crate::ingest::budget::entry_cost`]: some 1 KB
+    /// charged its payload and what its entry costs besides ([`crate::ingest::budget::entry_cost`]: under 1 KB
     /// for a tiny one), so the bound holds for any mix of sizes.
     pub max_queued_bytes: usize,
     /// The longest a received datagram may wait before it is written to the store: while the oldest one waiting

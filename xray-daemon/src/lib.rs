@@ -21,6 +21,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What a crash loses
+//! A clean stop ([`DaemonHandle::shutdown`], SIGINT, SIGTERM) writes everything received. A crash of the daemon
+//! (`kill -9`) loses what was received and not yet committed: at most what arrived within
+//! [`Config::max_write_delay`] (500 ms by default). A power cut may also lose the last commits the operating system
+//! had not written out (the store does not `fsync`).
+//!
 //! # Layout
 //! | module | what |
 //! |---|---|
@@ -34,8 +40,9 @@
 //! | [`cli`] | the `xray` command |
 //!
 //! # Concurrency
-//! Three threads ingest: the receive loop (never waits for the store; a byte budget bounds its queue, and what
-//! does not fit is dropped and counted), a processing thread (framing, JSON, validation) and the store's writer
+//! Three threads ingest: the receive loop (never waits for the store; a memory budget bounds its queue, each
+//! datagram charged what it really costs, and no datagram waits more than [`Config::max_write_delay`] to be
+//! written: what does not fit is dropped and counted), a processing thread (framing, JSON, validation) and the store's writer
 //! (one transaction per batch). The HTTP servers run on the Tokio runtime that called [`Daemon::start`], and run
 //! store queries on its blocking pool.
 

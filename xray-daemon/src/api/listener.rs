@@ -25,7 +25,8 @@ pub struct HttpLimits {
     /// The longest a client may take to send a request's headers once it has started them.
     pub header_read_timeout: Duration,
     /// The longest a connection may go without reading or writing a byte (waiting for a first or a next
-    /// request, or a client that stopped reading).
+    /// request, or a client that stopped reading). A request whose answer takes longer than this to start may be
+    /// cut off too.
     pub idle_timeout: Duration,
     /// The most connections served at once; further ones wait in the listen queue.
     pub max_connections: usize,
