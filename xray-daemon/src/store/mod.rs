@@ -1,8 +1,8 @@
 //! The trace store: an SQLite database of documents, trace summaries and annotations.
 //!
 //! One writer thread ([`writer`]) inserts batches in transactions; the API reads through [`Store`]'s query
-//! methods ([`query`]). A file store runs in WAL mode with its own reader connection, so that reads do not wait
-//! for the writer; an in-memory store shares one connection.
+//! methods ([`query`]). A file store runs in WAL mode with [`READERS`] reader connections of its own, so that
+//! reads wait neither for the writer nor for one another's slow queries; an in-memory store shares one connection.
 
 pub mod query;
 pub mod retention;
@@ -18,11 +18,15 @@ use crate::error::Error;
 
 pub use query::{TraceFilter, TraceStatus, TraceSummary};
 
+/// How many read connections a file store opens: as many queries run at once.
+pub const READERS: usize = 4;
+
 /// A handle on the trace store, cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<std::sync::atomic::AtomicUsize>,
     location: StoreLocation,
 }
 
@@ -92,10 +96,12 @@ impl Store {
             StoreLocation::Memory => {
                 let conn = open_memory()?;
                 schema::create(&conn, false).map_err(|e| open_error(e, location))?;
+                // One connection: a private in-memory database has no other.
                 let conn = Arc::new(Mutex::new(conn));
                 Ok(Store {
                     writer: conn.clone(),
-                    reader: conn,
+                    readers: Arc::from(Vec::new()),
+                    next_reader: Arc::default(),
                     location: location.clone(),
                 })
             }
@@ -108,14 +114,19 @@ impl Store {
                 }
                 let writer = Connection::open(path)?;
                 schema::create(&writer, true).map_err(|e| open_error(e, location))?;
-                let reader = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                let mut readers = Vec::with_capacity(READERS);
+                for _ in 0..READERS {
+                    let reader = Connection::open_with_flags(
+                        path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                    readers.push(Mutex::new(reader));
+                }
                 Ok(Store {
                     writer: Arc::new(Mutex::new(writer)),
-                    reader: Arc::new(Mutex::new(reader)),
+                    readers: Arc::from(readers),
+                    next_reader: Arc::default(),
                     location: location.clone(),
                 })
             }
@@ -142,9 +153,53 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// A read connection: a free one if any, else the next in turn (waiting for it). The in-memory store's only
+    /// connection otherwise.
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader
+        if self.readers.is_empty() {
+            return self.writer();
+        }
+        for reader in self.readers.iter() {
+            match reader.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(e)) => return e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let turn = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % self.readers.len();
+        self.readers[turn]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query holding a read connection (a slow one) does not hold the others up.
+    #[test]
+    fn a_busy_reader_does_not_hold_up_other_queries() {
+        let dir = std::env::temp_dir().join(format!("xray-readers-{}", std::process::id()));
+        let store = Store::open(&StoreLocation::File(dir.join("t.sqlite3"))).unwrap();
+        let busy: Vec<MutexGuard<'_, Connection>> =
+            (0..READERS - 1).map(|_| store.reader()).collect();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let counts = store.counts().unwrap();
+                done_tx.send(counts).unwrap();
+            });
+            // Generous: a safety net against a hang, not a bound on speed.
+            let counts = done_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("the query waited for the busy readers");
+            assert_eq!(counts, query::StoreCounts::default());
+            drop(busy);
+        });
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
