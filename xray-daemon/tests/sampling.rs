@@ -344,8 +344,8 @@ async fn quotas_of_all_clients_add_up_to_the_reservoir() {
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
 
-/// A web page can post neither a `text/plain` body (no preflight needed) nor anything with its `Origin`; and a
-/// client that reports no requests takes no share of the reservoir from one that does.
+/// A web page can post neither a `text/plain` or form body (no preflight needed) nor anything with its
+/// `Origin`; and a client that reports no requests takes no share of the reservoir from one that does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_pages_and_idle_clients_take_no_quota() {
     let daemon = start().await;
@@ -355,7 +355,7 @@ async fn web_pages_and_idle_clients_take_no_quota() {
         json!({"SamplingStatisticsDocuments": [statistics("Default", fake, 0, 0)]}).to_string();
     let cases = [
         ("Content-Type: text/plain\r\n", 415),
-        ("", 415),
+        ("Content-Type: application/x-www-form-urlencoded\r\n", 415),
         (
             "Content-Type: application/json\r\nOrigin: http://evil.example\r\n",
             403,

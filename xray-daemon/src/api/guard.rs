@@ -79,7 +79,10 @@ pub fn is_json_content_type(value: &str) -> bool {
 }
 
 /// Why a sampling API request is refused before its body is read: it carries an `Origin` (it comes from a web
-/// page), or its body is not declared JSON. `None` when it may go on.
+/// page), or its body is declared as something other than JSON (the form and text types a page can post without
+/// asking first). A request that declares no type is let through: browsers always send `Origin` on the
+/// cross-origin requests a page makes, and an SDK that leaves the type out must keep working. `None` when it may
+/// go on.
 pub fn browser_request(headers: &HeaderMap) -> Option<(StatusCode, String)> {
     if let Some(origin) = headers.get(ORIGIN) {
         return Some((
@@ -99,10 +102,7 @@ pub fn browser_request(headers: &HeaderMap) -> Option<(StatusCode, String)> {
                 value.unwrap_or("?")
             ),
         )),
-        None => Some((
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be JSON: Content-Type: application/json is missing".to_owned(),
-        )),
+        None => None,
     }
 }
 
@@ -147,5 +147,7 @@ mod tests {
         assert!(!is_json_content_type("text/plain"));
         assert!(!is_json_content_type("application/x-www-form-urlencoded"));
         assert!(!is_json_content_type("multipart/form-data; boundary=x"));
+        // An SDK that declares no type is not a web page: it goes on.
+        assert_eq!(browser_request(&HeaderMap::new()), None);
     }
 }
