@@ -46,6 +46,11 @@ impl Call {
         self.attempts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Whether the current attempt is the first.
+    pub(crate) fn is_first_attempt(&self) -> bool {
+        self.attempts.load(Ordering::Relaxed) <= 1
+    }
+
     /// How many times the call was retried.
     pub(crate) fn retries(&self) -> u32 {
         self.attempts.load(Ordering::Relaxed).saturating_sub(1)

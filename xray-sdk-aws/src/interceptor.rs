@@ -3,11 +3,13 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
+    BeforeSerializationInterceptorContextMut,
     BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
     FinalizerInterceptorContextRef,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::orchestrator::{
+    HttpRequest, HttpResponse, Metadata, OrchestratorError,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::region::Region;
@@ -87,60 +89,24 @@ impl Intercept for XrayAws {
         "XrayAws"
     }
 
-    fn read_before_execution(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(call) = self.begin(cfg) {
-            cfg.interceptor_state().store_put(call);
-        }
-        Ok(())
-    }
-
     fn modify_before_serialization(
         &self,
         context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // The first hook that sees the operation's metadata: a client's interceptors run `read_before_execution`
+        // before the operation's configuration (service and operation names among it) is in the bag.
+        let Some(call) = self.begin(cfg) else {
+            return Ok(());
+        };
         #[cfg(feature = "sqs")]
-        if let Some(call) = call(cfg)
-            && call.service == "SQS"
-        {
+        if call.service == "SQS" {
             crate::sqs::add_trace_header(context.input_mut(), &call.entity);
         }
         #[cfg(not(feature = "sqs"))]
-        let _ = (context, cfg);
-        Ok(())
-    }
-
-    fn read_after_serialization(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(call) = call(cfg) else {
-            return Ok(());
-        };
-        if !call.entity.is_sampled() {
-            return Ok(());
-        }
-        let Some(rules) = Whitelist::embedded().rules(&call.service, &call.operation) else {
-            return Ok(());
-        };
-        if rules.request.is_empty() {
-            return Ok(());
-        }
-        let request = context.request();
-        let header = |name: &str| request.headers().get(name).map(str::to_owned);
-        let params = request_parameters(&call.service, request.uri(), &header, request.body().bytes());
-        let mut recorded = Map::new();
-        apply(&rules.request, &params, &mut recorded);
-        if let Ok(mut slot) = call.request_parameters.lock() {
-            *slot = recorded;
-        }
+        let _ = context;
+        cfg.interceptor_state().store_put(call);
         Ok(())
     }
 
@@ -165,6 +131,10 @@ impl Intercept for XrayAws {
         // Here, after the SDK's recursion-detection interceptor and after signing: the header is neither
         // overwritten nor signed.
         if let Some(call) = call(cfg) {
+            if call.is_first_attempt() {
+                // The request as sent: its endpoint resolved (S3's bucket is in its URI only from here on).
+                record_request_parameters(call, context.request());
+            }
             let value = call.entity.trace_header().to_string();
             context.request_mut().headers_mut().insert(TRACE_HEADER, value);
         }
@@ -189,6 +159,26 @@ impl Intercept for XrayAws {
         }
         call.entity.end();
         Ok(())
+    }
+}
+
+/// Keeps the whitelisted parameters of the request (of a sampled call).
+fn record_request_parameters(call: &Call, request: &HttpRequest) {
+    if !call.entity.is_sampled() {
+        return;
+    }
+    let Some(rules) = Whitelist::embedded().rules(&call.service, &call.operation) else {
+        return;
+    };
+    if rules.request.is_empty() {
+        return;
+    }
+    let header = |name: &str| request.headers().get(name).map(str::to_owned);
+    let params = request_parameters(&call.service, request.uri(), &header, request.body().bytes());
+    let mut recorded = Map::new();
+    apply(&rules.request, &params, &mut recorded);
+    if let Ok(mut slot) = call.request_parameters.lock() {
+        *slot = recorded;
     }
 }
 
