@@ -19,6 +19,7 @@ pub(crate) struct Call {
     pub(crate) entity: Entity,
     pub(crate) service: String,
     pub(crate) operation: String,
+    pub(crate) region: Option<String>,
     attempts: AtomicU32,
     finished: AtomicBool,
     /// The whitelisted request parameters, recorded at the end with the rest.
@@ -30,11 +31,12 @@ impl Storable for Call {
 }
 
 impl Call {
-    pub(crate) fn new(entity: Entity, service: &str, operation: &str) -> Self {
+    pub(crate) fn new(entity: Entity, service: &str, operation: &str, region: Option<String>) -> Self {
         Call {
             entity,
             service: service.to_owned(),
             operation: operation.to_owned(),
+            region,
             attempts: AtomicU32::new(0),
             finished: AtomicBool::new(false),
             request_parameters: Mutex::new(Map::new()),
@@ -76,7 +78,7 @@ impl Drop for Call {
             self.entity.set_fault();
             self.entity.set_aws(aws_block(
                 &self.operation,
-                None,
+                self.region.take(),
                 Some(self.retries()),
                 self.take_request_parameters(),
             ));

@@ -76,7 +76,8 @@ impl XrayAws {
             .parent(&parent)
             .begin_detached()
             .ok()?;
-        Some(Call::new(guard.into_entity(), service, operation))
+        let region = cfg.load::<Region>().map(|r| r.as_ref().to_owned());
+        Some(Call::new(guard.into_entity(), service, operation, region))
     }
 }
 
@@ -154,8 +155,7 @@ impl Intercept for XrayAws {
             return Ok(());
         }
         if call.entity.is_sampled() {
-            let region = cfg.load::<Region>().map(|r| r.as_ref().to_owned());
-            record_outcome(call, region, context);
+            record_outcome(call, context);
         }
         call.entity.end();
         Ok(())
@@ -183,7 +183,7 @@ fn record_request_parameters(call: &Call, request: &HttpRequest) {
 }
 
 /// Records what the call ended with: the `aws` block, the HTTP response and the error, if any.
-fn record_outcome(call: &Call, region: Option<String>, context: &FinalizerInterceptorContextRef<'_>) {
+fn record_outcome(call: &Call, context: &FinalizerInterceptorContextRef<'_>) {
     let entity = &call.entity;
     let mut parameters = call.take_request_parameters();
     let response = context.response();
@@ -211,7 +211,7 @@ fn record_outcome(call: &Call, region: Option<String>, context: &FinalizerInterc
     } else if let Some(Err(error)) = outcome {
         record_failure(entity, error);
     }
-    let mut aws = aws_block(&call.operation, region, Some(call.retries()), parameters);
+    let mut aws = aws_block(&call.operation, call.region.clone(), Some(call.retries()), parameters);
     aws.request_id = request_id;
     entity.set_aws(aws);
 }

@@ -155,8 +155,7 @@ fn sqs(recorder: &Recorder, endpoint: &str) -> aws_sdk_sqs::Client {
 /// Replaces a subsegment's content length (moto's) by a placeholder, after checking it is positive.
 fn without_length(mut subsegments: Vec<Value>) -> Vec<Value> {
     for s in &mut subsegments {
-        let length = &mut s["http"]["response"]["content_length"];
-        if !length.is_null() {
+        if let Some(length) = s.pointer_mut("/http/response/content_length") {
             assert!(length.as_u64().is_some(), "{length}");
             *length = json!("<n>");
         }
@@ -299,4 +298,129 @@ async fn sqs_messages_carry_the_trace() {
     let docs = documents(&emitter);
     assert_eq!(docs[1]["trace_id"], segment["trace_id"]);
     assert_eq!(docs[1]["parent_id"], json!(send_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_retried_and_timed_out_calls() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port).await;
+    let (recorder, emitter) = recorder(true);
+    let once = dynamodb(&recorder, &proxy.url, RetryConfig::disabled());
+    let retrying = dynamodb(&recorder, &proxy.url, RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)));
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(&proxy.url))
+        .interceptor(XrayAws::with_recorder(recorder.clone()))
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_millis(300)).build())
+        .build();
+    let impatient = aws_sdk_dynamodb::Client::from_conf(config);
+    let segment = recorder.segment("app").begin_detached();
+    async {
+        proxy.fail_next([Fault::Answer(429, "ThrottlingException")]);
+        assert!(once.list_tables().send().await.is_err());
+        proxy.fail_next([Fault::Answer(500, "InternalServerError")]);
+        retrying.list_tables().send().await.unwrap();
+        proxy.fail_next([Fault::Hang]);
+        let timed_out = impatient.list_tables().send().await.unwrap_err();
+        assert!(matches!(timed_out, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)), "{timed_out:?}");
+    }
+    .in_entity(segment.entity().clone())
+    .await;
+    segment.end();
+
+    let docs = documents(&emitter);
+    let segment = &docs[0];
+    let parent = segment["id"].clone();
+    let got = without_length(subsegments(segment));
+    let expected = vec![
+        json!({"name": "DynamoDB", "namespace": "aws", "parent_id": parent, "type": "subsegment",
+               "http": {"response": {"status": 429, "content_length": "<n>"}},
+               "aws": {"operation": "ListTables", "region": "us-west-2", "request_id": "<id>", "retries": 0},
+               "error": true, "throttle": true,
+               "cause": {"exceptions": [{"type": "ThrottlingException", "message": "injected ThrottlingException",
+                                         "remote": true}]}}),
+        json!({"name": "DynamoDB", "namespace": "aws", "parent_id": parent, "type": "subsegment",
+               "http": {"response": {"status": 200, "content_length": "<n>"}},
+               "aws": {"operation": "ListTables", "region": "us-west-2", "request_id": "<id>", "retries": 1,
+                       "table_count": 0}}),
+        json!({"name": "DynamoDB", "namespace": "aws", "parent_id": parent, "type": "subsegment",
+               "aws": {"operation": "ListTables", "region": "us-west-2", "retries": 0}, "fault": true,
+               "cause": {"exceptions": [{"type": "OperationIncomplete", "remote": false,
+                   "message": "the call ended before a response: the operation timeout elapsed or the caller stopped waiting"}]}}),
+    ];
+    assert_eq!(got, expected);
+    // Every attempt carried the header of its call's subsegment, the retry too.
+    let trace = segment["trace_id"].as_str().unwrap();
+    let ids: Vec<&str> = segment["subsegments"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let headers: Vec<String> = proxy.received().iter().map(|r| r.header("x-amzn-trace-id").unwrap().to_owned()).collect();
+    let expected: Vec<String> = [ids[0], ids[1], ids[1], ids[2]]
+        .iter()
+        .map(|id| format!("Root={trace};Parent={id};Sampled=1"))
+        .collect();
+    assert_eq!(headers, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_client_many_concurrent_segments() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port).await;
+    let (recorder, emitter) = recorder(true);
+    let client = dynamodb(&recorder, &proxy.url, RetryConfig::disabled());
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let client = client.clone();
+        let recorder = recorder.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("worker-{i}");
+            let segment = recorder.segment(&name).begin_detached();
+            let result = client
+                .describe_table()
+                .table_name(format!("table-{i}"))
+                .send()
+                .in_entity(segment.entity().clone())
+                .await;
+            assert!(result.is_err());
+            segment.end();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let docs = documents(&emitter);
+    assert_eq!(docs.len(), 16);
+    let received = proxy.received();
+    assert_eq!(received.len(), 16);
+    for doc in &docs {
+        let i = doc["name"].as_str().unwrap().strip_prefix("worker-").unwrap();
+        let subs = doc["subsegments"].as_array().unwrap();
+        assert_eq!(subs.len(), 1, "{doc}");
+        assert_eq!(subs[0]["parent_id"], doc["id"]);
+        assert_eq!(subs[0]["aws"]["table_name"], json!(format!("table-{i}")));
+        let header = format!(
+            "Root={};Parent={};Sampled=1",
+            doc["trace_id"].as_str().unwrap(),
+            subs[0]["id"].as_str().unwrap()
+        );
+        let matching = received.iter().filter(|r| r.header("x-amzn-trace-id") == Some(header.as_str())).count();
+        assert_eq!(matching, 1, "{header}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsampled_and_untraced_calls() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port).await;
+    let (recorder, emitter) = recorder(false);
+    let client = dynamodb(&recorder, &proxy.url, RetryConfig::disabled());
+    let segment = recorder.segment("app").begin_detached();
+    let trace = segment.entity().trace_id();
+    client.list_tables().send().in_entity(segment.entity().clone()).await.unwrap();
+    segment.end();
+    // No segment at all: the call goes out without a header and nothing is recorded.
+    client.list_tables().send().await.unwrap();
+    assert!(emitter.documents().is_empty());
+    let received = proxy.received();
+    let header = received[0].header("x-amzn-trace-id").unwrap();
+    assert!(header.starts_with(&format!("Root={trace};")), "{header}");
+    assert!(header.ends_with(";Sampled=0"), "{header}");
+    assert_eq!(received[1].header("x-amzn-trace-id"), None);
 }
