@@ -16,6 +16,8 @@
 //! | `reqwest` | `xray_sdk::reqwest`: `XrayReqwestMiddleware` for `reqwest-middleware` clients |
 //! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
 //! | `lambda` | `xray_sdk::lambda`: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions |
+//! | `aws` | `xray_sdk::aws`: `XrayAws`, an interceptor for AWS SDK for Rust clients |
+//! | `aws-sqs` | `aws`, plus the trace carried in SQS messages (`AWSTraceHeader`) |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -38,6 +40,10 @@ pub use xray_sdk_actix as actix;
 /// AWS Lambda: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions. See [`xray_sdk_lambda`].
 #[cfg(feature = "lambda")]
 pub use xray_sdk_lambda as lambda;
+
+/// The AWS SDK for Rust interceptor `XrayAws`. See [`xray_sdk_aws`].
+#[cfg(feature = "aws")]
+pub use xray_sdk_aws as aws;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;
