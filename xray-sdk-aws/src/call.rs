@@ -31,7 +31,12 @@ impl Storable for Call {
 }
 
 impl Call {
-    pub(crate) fn new(entity: Entity, service: &str, operation: &str, region: Option<String>) -> Self {
+    pub(crate) fn new(
+        entity: Entity,
+        service: &str,
+        operation: &str,
+        region: Option<String>,
+    ) -> Self {
         Call {
             entity,
             service: service.to_owned(),

@@ -3,9 +3,8 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextMut,
-    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
-    FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::{
     HttpRequest, HttpResponse, Metadata, OrchestratorError,
@@ -137,7 +136,10 @@ impl Intercept for XrayAws {
                 record_request_parameters(call, context.request());
             }
             let value = call.entity.trace_header().to_string();
-            context.request_mut().headers_mut().insert(TRACE_HEADER, value);
+            context
+                .request_mut()
+                .headers_mut()
+                .insert(TRACE_HEADER, value);
         }
         Ok(())
     }
@@ -174,7 +176,12 @@ fn record_request_parameters(call: &Call, request: &HttpRequest) {
         return;
     }
     let header = |name: &str| request.headers().get(name).map(str::to_owned);
-    let params = request_parameters(&call.service, request.uri(), &header, request.body().bytes());
+    let params = request_parameters(
+        &call.service,
+        request.uri(),
+        &header,
+        request.body().bytes(),
+    );
     let mut recorded = Map::new();
     apply(&rules.request, &params, &mut recorded);
     if let Ok(mut slot) = call.request_parameters.lock() {
@@ -200,7 +207,8 @@ fn record_outcome(call: &Call, context: &FinalizerInterceptorContextRef<'_>) {
             && let Some(rules) = Whitelist::embedded().rules(&call.service, &call.operation)
             && !rules.response.is_empty()
         {
-            let params = response_parameters(&call.service, status, &header, response.body().bytes());
+            let params =
+                response_parameters(&call.service, status, &header, response.body().bytes());
             apply(&rules.response, &params, &mut parameters);
         }
         let content_length = header("content-length").and_then(|n| n.parse::<i64>().ok());
@@ -211,7 +219,12 @@ fn record_outcome(call: &Call, context: &FinalizerInterceptorContextRef<'_>) {
     } else if let Some(Err(error)) = outcome {
         record_failure(entity, error);
     }
-    let mut aws = aws_block(&call.operation, call.region.clone(), Some(call.retries()), parameters);
+    let mut aws = aws_block(
+        &call.operation,
+        call.region.clone(),
+        Some(call.retries()),
+        parameters,
+    );
     aws.request_id = request_id;
     entity.set_aws(aws);
 }
@@ -241,7 +254,10 @@ fn record_service_error(
 }
 
 /// A call that got no response: the request could not be sent, or no answer came in time. A fault.
-fn record_failure(entity: &xray_sdk_core::Entity, error: &OrchestratorError<aws_smithy_runtime_api::client::interceptors::context::Error>) {
+fn record_failure(
+    entity: &xray_sdk_core::Entity,
+    error: &OrchestratorError<aws_smithy_runtime_api::client::interceptors::context::Error>,
+) {
     let type_name = if error.is_timeout_error() {
         "Timeout"
     } else if let Some(connector) = error.as_connector_error() {

@@ -145,7 +145,10 @@ fn s3_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<Stri
     };
     let mut out = Map::new();
     if let Some(bucket) = bucket {
-        out.insert("Bucket".into(), Value::String(percent_decode(&bucket, false)));
+        out.insert(
+            "Bucket".into(),
+            Value::String(percent_decode(&bucket, false)),
+        );
     }
     if !key.is_empty() {
         out.insert("Key".into(), Value::String(percent_decode(key, false)));
@@ -158,7 +161,10 @@ fn s3_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<Stri
         };
     }
     if let Some(source) = header("x-amz-copy-source") {
-        out.insert("CopySource".into(), Value::String(percent_decode(&source, false)));
+        out.insert(
+            "CopySource".into(),
+            Value::String(percent_decode(&source, false)),
+        );
     }
     out
 }
@@ -172,7 +178,10 @@ fn lambda_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<
     while let Some(segment) = segments.next() {
         if segment == "functions" {
             if let Some(name) = segments.next().filter(|n| !n.is_empty()) {
-                out.insert("FunctionName".into(), Value::String(percent_decode(name, false)));
+                out.insert(
+                    "FunctionName".into(),
+                    Value::String(percent_decode(name, false)),
+                );
             }
             break;
         }
@@ -205,13 +214,22 @@ mod tests {
 
     #[test]
     fn s3_path_style_and_virtual_hosted() {
-        let p = s3_parameters("http://127.0.0.1:5000/my-bucket/dir/hello%20world.txt?versionId=3&x-id=GetObject", &no_header);
+        let p = s3_parameters(
+            "http://127.0.0.1:5000/my-bucket/dir/hello%20world.txt?versionId=3&x-id=GetObject",
+            &no_header,
+        );
         assert_eq!(
             Value::Object(p),
             json!({"Bucket": "my-bucket", "Key": "dir/hello world.txt", "VersionId": "3"})
         );
-        let p = s3_parameters("https://my-bucket.s3.us-west-2.amazonaws.com/a/b?prefix=x%2Fy", &no_header);
-        assert_eq!(Value::Object(p), json!({"Bucket": "my-bucket", "Key": "a/b", "Prefix": "x/y"}));
+        let p = s3_parameters(
+            "https://my-bucket.s3.us-west-2.amazonaws.com/a/b?prefix=x%2Fy",
+            &no_header,
+        );
+        assert_eq!(
+            Value::Object(p),
+            json!({"Bucket": "my-bucket", "Key": "a/b", "Prefix": "x/y"})
+        );
         let p = s3_parameters("http://localhost:9000/only-bucket", &no_header);
         assert_eq!(Value::Object(p), json!({"Bucket": "only-bucket"}));
         let p = s3_parameters("http://localhost:9000/", &no_header);
@@ -229,7 +247,10 @@ mod tests {
 
     #[test]
     fn query_protocol_and_lambda() {
-        let ct = |name: &str| (name == "content-type").then(|| "application/x-www-form-urlencoded; charset=utf-8".to_owned());
+        let ct = |name: &str| {
+            (name == "content-type")
+                .then(|| "application/x-www-form-urlencoded; charset=utf-8".to_owned())
+        };
         let p = request_parameters(
             "SNS",
             "http://127.0.0.1/",
@@ -238,7 +259,15 @@ mod tests {
         );
         assert_eq!(p["TopicArn"], json!("arn:aws:sns:us-east-1:1:t"));
         let h = |name: &str| (name == "x-amz-invocation-type").then(|| "Event".to_owned());
-        let p = request_parameters("Lambda", "http://h/2015-03-31/functions/my-fn/invocations?Qualifier=v2", &h, None);
-        assert_eq!(Value::Object(p), json!({"FunctionName": "my-fn", "Qualifier": "v2", "InvocationType": "Event"}));
+        let p = request_parameters(
+            "Lambda",
+            "http://h/2015-03-31/functions/my-fn/invocations?Qualifier=v2",
+            &h,
+            None,
+        );
+        assert_eq!(
+            Value::Object(p),
+            json!({"FunctionName": "my-fn", "Qualifier": "v2", "InvocationType": "Event"})
+        );
     }
 }

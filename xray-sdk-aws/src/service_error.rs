@@ -31,7 +31,10 @@ impl ServiceError {
     /// Reads the error from the `x-amzn-errortype` / `x-amzn-query-error` headers and the body: `__type` (or
     /// `code`) and `message` of a JSON body, `<Code>` and `<Message>` of an XML one. A body is read only when
     /// it is held in memory.
-    pub(crate) fn from_response(header: &dyn Fn(&str) -> Option<String>, body: Option<&[u8]>) -> Self {
+    pub(crate) fn from_response(
+        header: &dyn Fn(&str) -> Option<String>,
+        body: Option<&[u8]>,
+    ) -> Self {
         let mut error = ServiceError::default();
         if let Some(text) = body.and_then(|b| std::str::from_utf8(b).ok()) {
             let trimmed = text.trim_start();
@@ -111,7 +114,8 @@ mod tests {
         );
         assert_eq!(e.code.as_deref(), Some("NoSuchKey"));
         assert_eq!(e.message.as_deref(), Some("The key & more"));
-        let header = |n: &str| (n == "x-amzn-errortype").then(|| "ThrottlingException:http://x".to_owned());
+        let header =
+            |n: &str| (n == "x-amzn-errortype").then(|| "ThrottlingException:http://x".to_owned());
         let e = ServiceError::from_response(&header, None);
         assert_eq!(e.code.as_deref(), Some("ThrottlingException"));
         assert!(e.is_throttling());
@@ -120,7 +124,10 @@ mod tests {
     #[test]
     fn unreadable_bodies_give_nothing() {
         for body in [&b"{oops"[..], b"<Error><Code>", b"\xff\xfe", b""] {
-            assert_eq!(ServiceError::from_response(&none, Some(body)), ServiceError::default());
+            assert_eq!(
+                ServiceError::from_response(&none, Some(body)),
+                ServiceError::default()
+            );
         }
     }
 }

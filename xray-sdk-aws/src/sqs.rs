@@ -28,7 +28,9 @@ pub(crate) fn add_trace_header(input: &mut Input, entity: &Entity) {
 }
 
 fn add_to(
-    attributes: &mut Option<HashMap<MessageSystemAttributeNameForSends, MessageSystemAttributeValue>>,
+    attributes: &mut Option<
+        HashMap<MessageSystemAttributeNameForSends, MessageSystemAttributeValue>,
+    >,
     header: &str,
 ) {
     let attributes = attributes.get_or_insert_with(HashMap::new);

@@ -167,7 +167,9 @@ pub(crate) fn apply(rules: &[Rule], params: &Map<String, Value>, out: &mut Map<S
         let recorded = match rule.reduce {
             Reduce::Value => value.clone(),
             Reduce::Keys => match value {
-                Value::Object(map) => Value::Array(map.keys().cloned().map(Value::String).collect()),
+                Value::Object(map) => {
+                    Value::Array(map.keys().cloned().map(Value::String).collect())
+                }
                 _ => continue,
             },
             Reduce::Count => match value {
@@ -205,14 +207,28 @@ mod tests {
     fn the_embedded_whitelist_parses() {
         let w = Whitelist::parse(WHITELIST_JSON).unwrap();
         let get_item = w.rules("DynamoDB", "GetItem").unwrap();
-        assert!(get_item.request.iter().any(|r| r.recorded_as == "table_name"));
+        assert!(
+            get_item
+                .request
+                .iter()
+                .any(|r| r.recorded_as == "table_name")
+        );
         let batch = w.rules("DynamoDB", "BatchGetItem").unwrap();
         assert_eq!(batch.request[0].recorded_as, "table_names");
         assert_eq!(batch.request[0].reduce, Reduce::Keys);
         let send = w.rules("SQS", "SendMessageBatch").unwrap();
-        assert!(send.request.iter().any(|r| r.recorded_as == "message_count" && r.reduce == Reduce::Count));
+        assert!(
+            send.request
+                .iter()
+                .any(|r| r.recorded_as == "message_count" && r.reduce == Reduce::Count)
+        );
         let get_object = w.rules("S3", "GetObject").unwrap();
-        assert!(get_object.request.iter().any(|r| r.recorded_as == "bucket_name"));
+        assert!(
+            get_object
+                .request
+                .iter()
+                .any(|r| r.recorded_as == "bucket_name")
+        );
         assert!(w.rules("SageMaker Runtime", "InvokeEndpoint").is_some());
         assert!(w.rules("DynamoDB", "NoSuchOperation").is_none());
     }

@@ -8,7 +8,8 @@ mod support;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -56,7 +57,12 @@ fn assert_trace_headers(proxy: &Proxy, segment: &Value) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| format!("Root={trace};Parent={};Sampled=1", s["id"].as_str().unwrap()))
+        .map(|s| {
+            format!(
+                "Root={trace};Parent={};Sampled=1",
+                s["id"].as_str().unwrap()
+            )
+        })
         .collect();
     let received: Vec<String> = proxy
         .received()
@@ -91,7 +97,10 @@ async fn dynamodb_calls_and_a_missing_table() {
             .send()
             .await
             .unwrap();
-        assert_eq!(item.item().unwrap()["name"], AttributeValue::S("Ada".into()));
+        assert_eq!(
+            item.item().unwrap()["name"],
+            AttributeValue::S("Ada".into())
+        );
         client
             .get_item()
             .table_name("missing-table")
@@ -101,7 +110,10 @@ async fn dynamodb_calls_and_a_missing_table() {
     }
     .in_entity(segment.entity().clone())
     .await;
-    assert!(missing.is_err(), "the service's error reaches the caller unchanged");
+    assert!(
+        missing.is_err(),
+        "the service's error reaches the caller unchanged"
+    );
     segment.end();
 
     let docs = documents(&emitter);
@@ -114,14 +126,26 @@ async fn dynamodb_calls_and_a_missing_table() {
                "aws": aws})
     };
     let mut expected = vec![
-        sub(200, json!({"operation": "CreateTable", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                        "table_name": "users"})),
-        sub(200, json!({"operation": "PutItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                        "table_name": "users"})),
-        sub(200, json!({"operation": "GetItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                        "table_name": "users", "consistent_read": true})),
-        sub(400, json!({"operation": "GetItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                        "table_name": "missing-table"})),
+        sub(
+            200,
+            json!({"operation": "CreateTable", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                        "table_name": "users"}),
+        ),
+        sub(
+            200,
+            json!({"operation": "PutItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                        "table_name": "users"}),
+        ),
+        sub(
+            200,
+            json!({"operation": "GetItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                        "table_name": "users", "consistent_read": true}),
+        ),
+        sub(
+            400,
+            json!({"operation": "GetItem", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                        "table_name": "missing-table"}),
+        ),
     ];
     let got = subsegments(segment);
     // Content lengths are moto's; they are present and positive.
@@ -190,10 +214,21 @@ async fn s3_bucket_and_keys_and_a_missing_key() {
             .send()
             .await
             .unwrap();
-        let object = client.get_object().bucket("photos").key("2024/cat.txt").send().await.unwrap();
+        let object = client
+            .get_object()
+            .bucket("photos")
+            .key("2024/cat.txt")
+            .send()
+            .await
+            .unwrap();
         let body = object.body.collect().await.unwrap().into_bytes();
         assert_eq!(&body[..], b"meow");
-        client.get_object().bucket("photos").key("nope.txt").send().await
+        client
+            .get_object()
+            .bucket("photos")
+            .key("nope.txt")
+            .send()
+            .await
     }
     .in_entity(segment.entity().clone())
     .await;
@@ -209,14 +244,26 @@ async fn s3_bucket_and_keys_and_a_missing_key() {
                "http": {"response": {"status": status, "content_length": "<n>"}}, "aws": aws})
     };
     let mut expected = vec![
-        sub(200, json!({"operation": "CreateBucket", "region": "us-west-2", "request_id": "<id>",
-                        "retries": 0, "bucket_name": "photos"})),
-        sub(200, json!({"operation": "PutObject", "region": "us-west-2", "request_id": "<id>",
-                        "retries": 0, "bucket_name": "photos", "key": "2024/cat.txt"})),
-        sub(200, json!({"operation": "GetObject", "region": "us-west-2", "request_id": "<id>",
-                        "retries": 0, "bucket_name": "photos", "key": "2024/cat.txt"})),
-        sub(404, json!({"operation": "GetObject", "region": "us-west-2", "request_id": "<id>",
-                        "retries": 0, "bucket_name": "photos", "key": "nope.txt"})),
+        sub(
+            200,
+            json!({"operation": "CreateBucket", "region": "us-west-2", "request_id": "<id>",
+                        "retries": 0, "bucket_name": "photos"}),
+        ),
+        sub(
+            200,
+            json!({"operation": "PutObject", "region": "us-west-2", "request_id": "<id>",
+                        "retries": 0, "bucket_name": "photos", "key": "2024/cat.txt"}),
+        ),
+        sub(
+            200,
+            json!({"operation": "GetObject", "region": "us-west-2", "request_id": "<id>",
+                        "retries": 0, "bucket_name": "photos", "key": "2024/cat.txt"}),
+        ),
+        sub(
+            404,
+            json!({"operation": "GetObject", "region": "us-west-2", "request_id": "<id>",
+                        "retries": 0, "bucket_name": "photos", "key": "nope.txt"}),
+        ),
     ];
     expected[3]["error"] = json!(true);
     expected[3]["cause"] = json!({"exceptions": [{
@@ -233,7 +280,12 @@ async fn sqs_messages_carry_the_trace() {
     let client = sqs(&recorder, &proxy.url);
     let segment = recorder.segment("producer").begin_detached();
     let received = async {
-        let queue = client.create_queue().queue_name("orders").send().await.unwrap();
+        let queue = client
+            .create_queue()
+            .queue_name("orders")
+            .send()
+            .await
+            .unwrap();
         let url = queue.queue_url().unwrap().to_owned();
         client
             .send_message()
@@ -253,7 +305,9 @@ async fn sqs_messages_carry_the_trace() {
         client
             .receive_message()
             .queue_url(&url)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::AwsTraceHeader,
+            )
             .send()
             .await
             .unwrap()
@@ -274,12 +328,18 @@ async fn sqs_messages_carry_the_trace() {
                "http": {"response": {"status": 200, "content_length": "<n>"}}, "aws": aws})
     };
     let expected = vec![
-        sub(json!({"operation": "CreateQueue", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                   "queue_name": "orders"})),
-        sub(json!({"operation": "SendMessage", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                   "queue_url": queue_url, "message_attribute_names": ["kind"], "message_id": message_id})),
-        sub(json!({"operation": "ReceiveMessage", "region": "us-west-2", "request_id": "<id>", "retries": 0,
-                   "queue_url": queue_url, "message_count": 1})),
+        sub(
+            json!({"operation": "CreateQueue", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                   "queue_name": "orders"}),
+        ),
+        sub(
+            json!({"operation": "SendMessage", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                   "queue_url": queue_url, "message_attribute_names": ["kind"], "message_id": message_id}),
+        ),
+        sub(
+            json!({"operation": "ReceiveMessage", "region": "us-west-2", "request_id": "<id>", "retries": 0,
+                   "queue_url": queue_url, "message_count": 1}),
+        ),
     ];
     assert_eq!(got, expected);
     assert_trace_headers(&proxy, segment);
@@ -291,9 +351,15 @@ async fn sqs_messages_carry_the_trace() {
     let send_id = segment["subsegments"][1]["id"].as_str().unwrap();
     assert_eq!(
         header.to_string(),
-        format!("Root={};Parent={send_id};Sampled=1", segment["trace_id"].as_str().unwrap())
+        format!(
+            "Root={};Parent={send_id};Sampled=1",
+            segment["trace_id"].as_str().unwrap()
+        )
     );
-    let consumer = recorder.segment("consumer").trace_header(&header).begin_detached();
+    let consumer = recorder
+        .segment("consumer")
+        .trace_header(&header)
+        .begin_detached();
     consumer.end();
     let docs = documents(&emitter);
     assert_eq!(docs[1]["trace_id"], segment["trace_id"]);
@@ -306,11 +372,19 @@ async fn throttled_retried_and_timed_out_calls() {
     let proxy = Proxy::start(moto.port).await;
     let (recorder, emitter) = recorder(true);
     let once = dynamodb(&recorder, &proxy.url, RetryConfig::disabled());
-    let retrying = dynamodb(&recorder, &proxy.url, RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)));
+    let retrying = dynamodb(
+        &recorder,
+        &proxy.url,
+        RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)),
+    );
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(&proxy.url))
         .interceptor(XrayAws::with_recorder(recorder.clone()))
         .retry_config(RetryConfig::disabled())
-        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_millis(300)).build())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_millis(300))
+                .build(),
+        )
         .build();
     let impatient = aws_sdk_dynamodb::Client::from_conf(config);
     let segment = recorder.segment("app").begin_detached();
@@ -321,7 +395,13 @@ async fn throttled_retried_and_timed_out_calls() {
         retrying.list_tables().send().await.unwrap();
         proxy.fail_next([Fault::Hang]);
         let timed_out = impatient.list_tables().send().await.unwrap_err();
-        assert!(matches!(timed_out, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)), "{timed_out:?}");
+        assert!(
+            matches!(
+                timed_out,
+                aws_sdk_dynamodb::error::SdkError::TimeoutError(_)
+            ),
+            "{timed_out:?}"
+        );
     }
     .in_entity(segment.entity().clone())
     .await;
@@ -350,8 +430,17 @@ async fn throttled_retried_and_timed_out_calls() {
     assert_eq!(got, expected);
     // Every attempt carried the header of its call's subsegment, the retry too.
     let trace = segment["trace_id"].as_str().unwrap();
-    let ids: Vec<&str> = segment["subsegments"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    let headers: Vec<String> = proxy.received().iter().map(|r| r.header("x-amzn-trace-id").unwrap().to_owned()).collect();
+    let ids: Vec<&str> = segment["subsegments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let headers: Vec<String> = proxy
+        .received()
+        .iter()
+        .map(|r| r.header("x-amzn-trace-id").unwrap().to_owned())
+        .collect();
     let expected: Vec<String> = [ids[0], ids[1], ids[1], ids[2]]
         .iter()
         .map(|id| format!("Root={trace};Parent={id};Sampled=1"))
@@ -390,7 +479,11 @@ async fn one_client_many_concurrent_segments() {
     let received = proxy.received();
     assert_eq!(received.len(), 16);
     for doc in &docs {
-        let i = doc["name"].as_str().unwrap().strip_prefix("worker-").unwrap();
+        let i = doc["name"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("worker-")
+            .unwrap();
         let subs = doc["subsegments"].as_array().unwrap();
         assert_eq!(subs.len(), 1, "{doc}");
         assert_eq!(subs[0]["parent_id"], doc["id"]);
@@ -400,7 +493,10 @@ async fn one_client_many_concurrent_segments() {
             doc["trace_id"].as_str().unwrap(),
             subs[0]["id"].as_str().unwrap()
         );
-        let matching = received.iter().filter(|r| r.header("x-amzn-trace-id") == Some(header.as_str())).count();
+        let matching = received
+            .iter()
+            .filter(|r| r.header("x-amzn-trace-id") == Some(header.as_str()))
+            .count();
         assert_eq!(matching, 1, "{header}");
     }
 }
@@ -413,7 +509,12 @@ async fn unsampled_and_untraced_calls() {
     let client = dynamodb(&recorder, &proxy.url, RetryConfig::disabled());
     let segment = recorder.segment("app").begin_detached();
     let trace = segment.entity().trace_id();
-    client.list_tables().send().in_entity(segment.entity().clone()).await.unwrap();
+    client
+        .list_tables()
+        .send()
+        .in_entity(segment.entity().clone())
+        .await
+        .unwrap();
     segment.end();
     // No segment at all: the call goes out without a header and nothing is recorded.
     client.list_tables().send().await.unwrap();

@@ -16,7 +16,8 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use aws_types::SdkConfig;
 use aws_types::region::Region;
@@ -50,12 +51,16 @@ fn sdk_config() -> SdkConfig {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let recorder = Recorder::builder().service_name("aws-sdk-example").build()?;
+    let recorder = Recorder::builder()
+        .service_name("aws-sdk-example")
+        .build()?;
     let sdk_config = sdk_config();
     // One line per client: the same interceptor value serves them all.
     let xray = XrayAws::with_recorder(recorder.clone());
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk_config).interceptor(xray.clone()).build(),
+        aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+            .interceptor(xray.clone())
+            .build(),
     );
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk_config)
@@ -64,10 +69,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build(),
     );
     let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk_config).interceptor(xray).build(),
+        aws_sdk_sqs::config::Builder::from(&sdk_config)
+            .interceptor(xray)
+            .build(),
     );
 
-    let segment = recorder.segment("aws-sdk-example").sampled(true).begin_detached();
+    let segment = recorder
+        .segment("aws-sdk-example")
+        .sampled(true)
+        .begin_detached();
     let trace_id = segment.entity().trace_id();
     let result: Result<(), Box<dyn std::error::Error>> = async {
         dynamodb
@@ -111,12 +121,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         {
             Ok(_) => println!("GetItem on xray-missing-table: found"),
             Err(e) => match e.as_service_error() {
-                Some(error) => println!("GetItem on xray-missing-table failed, as expected: {error}"),
+                Some(error) => {
+                    println!("GetItem on xray-missing-table failed, as expected: {error}")
+                }
                 None => println!("GetItem on xray-missing-table failed: {e}"),
             },
         }
 
-        s3.create_bucket().bucket("xray-example-bucket").send().await?;
+        s3.create_bucket()
+            .bucket("xray-example-bucket")
+            .send()
+            .await?;
         s3.put_object()
             .bucket("xray-example-bucket")
             .key("hello.txt")
@@ -132,7 +147,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let body = object.body.collect().await?.into_bytes();
         println!("GetObject hello.txt: {}", String::from_utf8_lossy(&body));
 
-        let queue = sqs.create_queue().queue_name("xray-example-queue").send().await?;
+        let queue = sqs
+            .create_queue()
+            .queue_name("xray-example-queue")
+            .send()
+            .await?;
         let sent = sqs
             .send_message()
             .queue_url(queue.queue_url().unwrap_or_default())

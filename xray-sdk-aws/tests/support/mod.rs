@@ -166,7 +166,9 @@ impl Proxy {
                     }
                 }
                 None => {
-                    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await.unwrap();
+                    let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))
+                        .await
+                        .unwrap();
                     let mut out = format!("{request_line}\r\n");
                     for (n, v) in &headers {
                         if n != "connection" {
@@ -247,7 +249,9 @@ async fn read_message(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
 /// client.
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
-        .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
         .region(Region::new("us-west-2"))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -285,7 +289,10 @@ pub fn schema() -> &'static jsonschema::Validator {
 /// Checks a document against the schema and the rules the schema leaves out, and returns it as JSON.
 pub fn checked(doc: &Document) -> Value {
     let value = serde_json::to_value(doc).unwrap();
-    let errors: Vec<String> = schema().iter_errors(&value).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = schema()
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "schema errors {errors:?} in {value}");
     xray_sdk_types::validate::validate(&value).unwrap_or_else(|e| panic!("{e} in {value}"));
     value
