@@ -135,11 +135,13 @@ impl Intercept for XrayAws {
                 // The request as sent: its endpoint resolved (S3's bucket is in its URI only from here on).
                 record_request_parameters(call, context.request());
             }
-            let value = call.entity.trace_header().to_string();
-            context
-                .request_mut()
-                .headers_mut()
-                .insert(TRACE_HEADER, value);
+            // `None` when there is no trace to continue (the SDK disabled with no incoming header).
+            if let Some(header) = call.entity.trace_header() {
+                context
+                    .request_mut()
+                    .headers_mut()
+                    .insert(TRACE_HEADER, header.to_string());
+            }
         }
         Ok(())
     }

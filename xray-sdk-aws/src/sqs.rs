@@ -17,7 +17,9 @@ use crate::message::trace_header_from_attribute;
 /// Adds `AWSTraceHeader` (this call's trace header) to the messages of a `SendMessage` or `SendMessageBatch`
 /// input, unless the caller already set one.
 pub(crate) fn add_trace_header(input: &mut Input, entity: &Entity) {
-    let header = entity.trace_header().to_string();
+    let Some(header) = entity.trace_header().map(|h| h.to_string()) else {
+        return;
+    };
     if let Some(send) = input.downcast_mut::<SendMessageInput>() {
         add_to(&mut send.message_system_attributes, &header);
     } else if let Some(batch) = input.downcast_mut::<SendMessageBatchInput>() {
