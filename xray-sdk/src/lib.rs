@@ -17,6 +17,8 @@
 //! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
 //! | `lambda` | `xray_sdk::lambda`: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions |
 //! | `tracing` | `xray_sdk::tracing_bridge`: `XrayLayer` (spans become subsegments), `XrayFormat` and `XrayLogger` (log lines carry the trace id) |
+//! | `aws` | `xray_sdk::aws`: `XrayAws`, an interceptor for AWS SDK for Rust clients |
+//! | `aws-sqs` | `aws`, plus the trace carried in SQS messages (`AWSTraceHeader`) |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -46,6 +48,9 @@ pub use xray_sdk_lambda as lambda;
 /// the `tracing` crate in the user's own paths (`tracing::info!`).
 #[cfg(feature = "tracing")]
 pub use xray_sdk_tracing as tracing_bridge;
+/// The AWS SDK for Rust interceptor `XrayAws`. See [`xray_sdk_aws`].
+#[cfg(feature = "aws")]
+pub use xray_sdk_aws as aws;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;
