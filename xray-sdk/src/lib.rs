@@ -42,15 +42,15 @@ pub use xray_sdk_actix as actix;
 #[cfg(feature = "lambda")]
 pub use xray_sdk_lambda as lambda;
 
+/// The AWS SDK for Rust interceptor `XrayAws`. See [`xray_sdk_aws`].
+#[cfg(feature = "aws")]
+pub use xray_sdk_aws as aws;
 /// The `tracing` bridge: `XrayLayer`, `XrayFormat`, `XrayLogger`. See [`xray_sdk_tracing`].
 ///
 /// Named `tracing_bridge` rather than `tracing`: a module `tracing` here would, after `use xray_sdk::*;`, shadow
 /// the `tracing` crate in the user's own paths (`tracing::info!`).
 #[cfg(feature = "tracing")]
 pub use xray_sdk_tracing as tracing_bridge;
-/// The AWS SDK for Rust interceptor `XrayAws`. See [`xray_sdk_aws`].
-#[cfg(feature = "aws")]
-pub use xray_sdk_aws as aws;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;
