@@ -9,30 +9,9 @@ use futures_core::stream::BoxStream;
 use sqlx::database::Database;
 use sqlx::error::{BoxDynError, DatabaseError, ErrorKind};
 use sqlx::{Either, Execute, Executor, SqlStr};
-use xray_sdk_core::Recorder;
 
-use crate::endpoint::XraySqlEndpoint;
+pub(crate) use crate::tracer::Tracer as Tracing;
 use crate::statement::{Preparation, XraySqlError, XraySqlSubsegment};
-
-/// What a traced executor knows: the recorder (the global one unless set) and the endpoint.
-#[derive(Debug)]
-pub(crate) struct Tracing {
-    pub(crate) recorder: Option<Recorder>,
-    pub(crate) endpoint: XraySqlEndpoint,
-}
-
-impl Tracing {
-    pub(crate) fn recorder(&self) -> &Recorder {
-        self.recorder.as_ref().unwrap_or_else(|| xray_sdk_core::global())
-    }
-
-    /// A subsegment for a statement sent apart from `Executor` (`BEGIN`, `COMMIT`, `ROLLBACK`).
-    pub(crate) fn begin(&self, query: &str) -> Option<XraySqlSubsegment> {
-        let span = XraySqlSubsegment::begin(self.recorder(), &self.endpoint)?;
-        span.statement(query, Preparation::Statement);
-        Some(span)
-    }
-}
 
 /// A query taken apart to read its text, and put back together: the same text, prepared statement, arguments
 /// (or the error building them) and persistence, so the driver sees what it would have seen.
