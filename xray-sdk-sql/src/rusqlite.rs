@@ -139,23 +139,20 @@ impl XraySqliteConnection {
 
 fn finish(span: Option<XraySqlSubsegment>, error: Option<&rusqlite::Error>) {
     let Some(span) = span else { return };
-    match error {
-        None | Some(rusqlite::Error::QueryReturnedNoRows) => span.finish(),
-        Some(e) => match e.sqlite_error() {
-            Some(sqlite) => {
-                let code = sqlite.extended_code.to_string();
-                let message = match e {
-                    rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
-                    rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-                    _ => sqlite.to_string(),
-                };
-                span.finish_database_error(XraySqlError {
-                    code: Some(&code),
-                    message: &message,
-                    constraint_violation: sqlite.code == rusqlite::ErrorCode::ConstraintViolation,
-                });
-            }
-            None => span.finish_error(e, Some("rusqlite::Error")),
-        },
-    }
+    let (sqlite, message) = match error {
+        // `query_row` without a row: the statement ran; the caller's expectation failed.
+        None | Some(rusqlite::Error::QueryReturnedNoRows) => return span.finish(),
+        Some(rusqlite::Error::SqliteFailure(sqlite, message)) => {
+            (sqlite, message.clone().unwrap_or_else(|| sqlite.to_string()))
+        }
+        // The message alone: its display repeats the statement, which `stream_sql` may keep out.
+        Some(rusqlite::Error::SqlInputError { error, msg, .. }) => (error, msg.clone()),
+        Some(e) => return span.finish_error(e, Some("rusqlite::Error")),
+    };
+    let code = sqlite.extended_code.to_string();
+    span.finish_database_error(XraySqlError {
+        code: Some(&code),
+        message: &message,
+        constraint_violation: sqlite.code == rusqlite::ErrorCode::ConstraintViolation,
+    });
 }

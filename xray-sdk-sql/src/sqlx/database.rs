@@ -66,7 +66,13 @@ impl private::Sealed for sqlx::Sqlite {}
 impl XraySqlxDatabase for sqlx::Sqlite {
     fn endpoint(options: &sqlx::sqlite::SqliteConnectOptions) -> XraySqlEndpoint {
         let path = options.get_filename().to_string_lossy();
-        XraySqlEndpoint::new("SQLite", super::DRIVER_VERSION).file(&path)
+        // sqlx names each in-memory database `file:sqlx-in-memory-<n>` (a shared-cache URI).
+        let path = if path.starts_with("file:sqlx-in-memory-") {
+            ":memory:"
+        } else {
+            &path
+        };
+        XraySqlEndpoint::new("SQLite", super::DRIVER_VERSION).file(path)
     }
 
     fn read_version(pool: &Pool<Self>) -> BoxFuture<'_, Result<String, sqlx::Error>> {
