@@ -16,6 +16,11 @@
 //! | `reqwest` | `xray_sdk::reqwest`: `XrayReqwestMiddleware` for `reqwest-middleware` clients |
 //! | `actix` | `xray_sdk::actix`: `XrayActixMiddleware` for actix-web |
 //! | `lambda` | `xray_sdk::lambda`: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions |
+//! | `sqlx-postgres`, `sqlx-mysql`, `sqlx-sqlite` (`sqlx`: all three) | `xray_sdk::sql::sqlx`: `XraySqlxPool`, a traced sqlx pool |
+//! | `diesel` | `xray_sdk::sql::diesel`: `XrayDieselInstrumentation`, diesel's instrumentation hook |
+//! | `tokio-postgres` | `xray_sdk::sql::tokio_postgres`: `XrayPgClient` |
+//! | `rusqlite` | `xray_sdk::sql::rusqlite`: `XraySqliteConnection` |
+//! | `sql` | every SQL integration |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -38,6 +43,16 @@ pub use xray_sdk_actix as actix;
 /// AWS Lambda: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions. See [`xray_sdk_lambda`].
 #[cfg(feature = "lambda")]
 pub use xray_sdk_lambda as lambda;
+/// SQL tracing: sqlx, diesel, tokio-postgres and rusqlite. See [`xray_sdk_sql`].
+#[cfg(any(
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "sqlx-sqlite",
+    feature = "diesel",
+    feature = "tokio-postgres",
+    feature = "rusqlite"
+))]
+pub use xray_sdk_sql as sql;
 
 #[doc(hidden)]
 pub use xray_sdk_core::__private;
