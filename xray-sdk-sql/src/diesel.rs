@@ -91,7 +91,11 @@ impl XrayDieselInstrumentation {
     /// The server's version, recorded as `database_version`.
     pub fn database_version(mut self, version: impl Into<String>) -> Self {
         let version = version.into();
-        self.tracer.endpoint = self.tracer.endpoint.clone().database_version(version.clone());
+        self.tracer.endpoint = self
+            .tracer
+            .endpoint
+            .clone()
+            .database_version(version.clone());
         self.version = Some(version);
         self
     }
@@ -106,7 +110,9 @@ impl XrayDieselInstrumentation {
             Some("postgres" | "postgresql") => {
                 XraySqlEndpoint::new("PostgreSQL", DRIVER_VERSION).server_url(url)
             }
-            Some("mysql" | "mariadb") => XraySqlEndpoint::new("MySQL", DRIVER_VERSION).server_url(url),
+            Some("mysql" | "mariadb") => {
+                XraySqlEndpoint::new("MySQL", DRIVER_VERSION).server_url(url)
+            }
             _ => {
                 let path = url.strip_prefix("file:").unwrap_or(url);
                 let path = &path[..path.find('?').unwrap_or(path.len())];
@@ -128,12 +134,15 @@ impl Instrumentation for XrayDieselInstrumentation {
                 if self.open.len() >= MAX_OPEN {
                     return;
                 }
-                let Some(span) = XraySqlSubsegment::begin(self.tracer.recorder(), &self.tracer.endpoint)
+                let Some(span) =
+                    XraySqlSubsegment::begin(self.tracer.recorder(), &self.tracer.endpoint)
                 else {
                     return;
                 };
                 let text = query.to_string();
-                let sql = text.find(" -- binds: ").map_or(text.as_str(), |end| &text[..end]);
+                let sql = text
+                    .find(" -- binds: ")
+                    .map_or(text.as_str(), |end| &text[..end]);
                 span.statement(sql, crate::Preparation::of(sql));
                 self.open.push(span);
             }

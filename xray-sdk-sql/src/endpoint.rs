@@ -72,7 +72,13 @@ impl XraySqlEndpoint {
             Some(p) => {
                 let user = p.user.map(percent_decode);
                 let database = p.database.map(percent_decode);
-                self.server(p.scheme, p.host, p.port, database.as_deref(), user.as_deref())
+                self.server(
+                    p.scheme,
+                    p.host,
+                    p.port,
+                    database.as_deref(),
+                    user.as_deref(),
+                )
             }
             None => {
                 log::debug!("X-Ray: database URL without a host is not recorded");
@@ -200,8 +206,9 @@ mod tests {
 
     #[test]
     fn server_urls_lose_password_and_query() {
-        let e = XraySqlEndpoint::new("PostgreSQL", "sqlx 0.9")
-            .server_url("postgres://app%40corp:s3cret@DB.example.com:5432/orders?password=x&sslmode=off#f");
+        let e = XraySqlEndpoint::new("PostgreSQL", "sqlx 0.9").server_url(
+            "postgres://app%40corp:s3cret@DB.example.com:5432/orders?password=x&sslmode=off#f",
+        );
         assert_eq!(e.name(), "orders@DB.example.com");
         assert_eq!(
             e.sql().url.as_deref(),
@@ -227,7 +234,10 @@ mod tests {
     fn sqlite_files() {
         let e = XraySqlEndpoint::new("SQLite", "rusqlite 0.43").file("/var/lib/app/data.db");
         assert_eq!(e.name(), "data.db");
-        assert_eq!(e.sql().url.as_deref(), Some("sqlite:///var/lib/app/data.db"));
+        assert_eq!(
+            e.sql().url.as_deref(),
+            Some("sqlite:///var/lib/app/data.db")
+        );
         let m = XraySqlEndpoint::new("SQLite", "rusqlite 0.43").file(":memory:");
         assert_eq!(m.name(), ":memory:");
         assert_eq!(m.sql().url.as_deref(), Some("sqlite::memory:"));

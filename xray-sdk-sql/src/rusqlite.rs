@@ -142,9 +142,10 @@ fn finish(span: Option<XraySqlSubsegment>, error: Option<&rusqlite::Error>) {
     let (sqlite, message) = match error {
         // `query_row` without a row: the statement ran; the caller's expectation failed.
         None | Some(rusqlite::Error::QueryReturnedNoRows) => return span.finish(),
-        Some(rusqlite::Error::SqliteFailure(sqlite, message)) => {
-            (sqlite, message.clone().unwrap_or_else(|| sqlite.to_string()))
-        }
+        Some(rusqlite::Error::SqliteFailure(sqlite, message)) => (
+            sqlite,
+            message.clone().unwrap_or_else(|| sqlite.to_string()),
+        ),
         // The message alone: its display repeats the statement, which `stream_sql` may keep out.
         Some(rusqlite::Error::SqlInputError { error, msg, .. }) => (error, msg.clone()),
         Some(e) => return span.finish_error(e, Some("rusqlite::Error")),

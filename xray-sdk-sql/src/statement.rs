@@ -27,7 +27,10 @@ impl Preparation {
     /// `Call` for `CALL …` (and `{call …}`, `EXEC …`), `Statement` otherwise.
     pub fn of(query: &str) -> Self {
         let head = query.trim_start().trim_start_matches('{').trim_start();
-        let word = head.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+        let word = head
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
         if word.eq_ignore_ascii_case("call") || word.eq_ignore_ascii_case("exec") {
             Preparation::Call
         } else {
@@ -150,7 +153,11 @@ impl XraySqlSubsegment {
 
     /// Records an error that did not come from the database (I/O, a closed pool, a decoding error) as a fault with
     /// its `source()` chain, and ends the subsegment.
-    pub fn finish_error(mut self, error: &(dyn std::error::Error + 'static), type_name: Option<&str>) {
+    pub fn finish_error(
+        mut self,
+        error: &(dyn std::error::Error + 'static),
+        type_name: Option<&str>,
+    ) {
         if let Some(entity) = self.entity.take() {
             entity.add_error_dyn(error, type_name, false);
             entity.end();

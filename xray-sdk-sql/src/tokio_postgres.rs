@@ -242,7 +242,12 @@ fn finish(span: Option<XraySqlSubsegment>, error: Option<&tokio_postgres::Error>
                 db.message(),
             )),
             // `query_one` without a row: the statement ran; the caller's expectation failed.
-            None if e.to_string().contains("query returned an unexpected number of rows") => span.finish(),
+            None if e
+                .to_string()
+                .contains("query returned an unexpected number of rows") =>
+            {
+                span.finish()
+            }
             None => span.finish_error(e, Some("tokio_postgres::Error")),
         },
     }

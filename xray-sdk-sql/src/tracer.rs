@@ -23,7 +23,9 @@ impl Tracer {
     /// The recorder set, else the global recorder (read at each statement, so that a recorder installed after the
     /// connection was made is used).
     pub(crate) fn recorder(&self) -> &Recorder {
-        self.recorder.as_ref().unwrap_or_else(|| xray_sdk_core::global())
+        self.recorder
+            .as_ref()
+            .unwrap_or_else(|| xray_sdk_core::global())
     }
 
     /// The subsegment of `query`, `None` when nothing is recorded.

@@ -35,7 +35,8 @@ async fn queries_transactions_and_errors() {
         "driver_version": "diesel 2",
     });
     let ((), segment) = in_segment(&recorder, &emitter, "diesel", async {
-        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").unwrap();
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            .unwrap();
         conn.transaction(|conn| {
             diesel::sql_query("INSERT INTO t (id, name) VALUES (?, ?)")
                 .bind::<Integer, _>(1)
@@ -55,12 +56,21 @@ async fn queries_transactions_and_errors() {
     assert_eq!(
         subsegments(&segment),
         vec![
-            ok(":memory:", q("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")),
+            ok(
+                ":memory:",
+                q("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            ),
             ok(":memory:", q("BEGIN")),
             ok(":memory:", q("INSERT INTO t (id, name) VALUES (?, ?)")),
             ok(":memory:", q("COMMIT")),
             ok(":memory:", q("SELECT name FROM t WHERE id = ?")),
-            failed(":memory:", q("SELEC 1"), "Unknown", "near \"SELEC\": syntax error", false),
+            failed(
+                ":memory:",
+                q("SELEC 1"),
+                "Unknown",
+                "near \"SELEC\": syntax error",
+                false
+            ),
         ]
     );
     assert_absent(&emitter, &["bound-secret"]);

@@ -22,7 +22,8 @@ async fn every_new_connection_is_traced() {
     let path = path.to_str().unwrap();
     let mut conn = SqliteConnection::establish(path).unwrap();
     let ((), segment) = in_segment(&recorder, &emitter, "default", async {
-        conn.batch_execute("CREATE TABLE IF NOT EXISTS t (id INTEGER)").unwrap();
+        conn.batch_execute("CREATE TABLE IF NOT EXISTS t (id INTEGER)")
+            .unwrap();
     })
     .await;
     let sql = json!({
@@ -32,7 +33,10 @@ async fn every_new_connection_is_traced() {
     });
     assert_eq!(
         subsegments(&segment),
-        vec![ok("shop.db", with_query(&sql, "CREATE TABLE IF NOT EXISTS t (id INTEGER)"))]
+        vec![ok(
+            "shop.db",
+            with_query(&sql, "CREATE TABLE IF NOT EXISTS t (id INTEGER)")
+        )]
     );
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);

@@ -23,7 +23,10 @@ async fn setup() -> String {
         .execute(&root)
         .await
         .unwrap();
-    sqlx::query_scalar("SELECT VERSION()").fetch_one(&root).await.unwrap()
+    sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&root)
+        .await
+        .unwrap()
 }
 
 fn endpoint_sql(version: &str) -> Value {
@@ -40,10 +43,16 @@ fn endpoint_sql(version: &str) -> Value {
 async fn statements_errors_and_transactions() {
     let version = setup().await;
     let (recorder, emitter) = recorder(true);
-    let pool = XraySqlxPool::<MySql>::connect(USER_URL).await.unwrap().with_recorder(recorder.clone());
+    let pool = XraySqlxPool::<MySql>::connect(USER_URL)
+        .await
+        .unwrap()
+        .with_recorder(recorder.clone());
     let sql = endpoint_sql(&version);
     let ((), segment) = in_segment(&recorder, &emitter, "mysql", async {
-        sqlx::query("DROP TABLE IF EXISTS xray_sqlx_my_items").execute(&pool).await.unwrap();
+        sqlx::query("DROP TABLE IF EXISTS xray_sqlx_my_items")
+            .execute(&pool)
+            .await
+            .unwrap();
         sqlx::query("CREATE TABLE xray_sqlx_my_items (id INT PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&pool)
             .await
@@ -78,9 +87,15 @@ async fn statements_errors_and_transactions() {
         subsegments(&segment),
         vec![
             ok(NAME, q("DROP TABLE IF EXISTS xray_sqlx_my_items")),
-            ok(NAME, q("CREATE TABLE xray_sqlx_my_items (id INT PRIMARY KEY, name TEXT NOT NULL)")),
+            ok(
+                NAME,
+                q("CREATE TABLE xray_sqlx_my_items (id INT PRIMARY KEY, name TEXT NOT NULL)")
+            ),
             ok(NAME, q("BEGIN")),
-            ok(NAME, q("INSERT INTO xray_sqlx_my_items (id, name) VALUES (?, ?)")),
+            ok(
+                NAME,
+                q("INSERT INTO xray_sqlx_my_items (id, name) VALUES (?, ?)")
+            ),
             ok(NAME, q("COMMIT")),
             ok(NAME, q("SELECT name FROM xray_sqlx_my_items WHERE id = ?")),
             failed(

@@ -21,7 +21,10 @@ async fn pool(recorder: &Recorder) -> XraySqlxPool<Postgres> {
 
 async fn server_version() -> String {
     let pool = sqlx::PgPool::connect(POSTGRES_URL).await.unwrap();
-    sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await.unwrap()
+    sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
 }
 
 async fn endpoint_sql() -> Value {
@@ -40,7 +43,10 @@ async fn statements_errors_and_bound_values() {
     let pool = pool(&recorder).await;
     let sql = endpoint_sql().await;
     let ((), segment) = in_segment(&recorder, &emitter, "statements", async {
-        sqlx::query("DROP TABLE IF EXISTS xray_sqlx_pg_items").execute(&pool).await.unwrap();
+        sqlx::query("DROP TABLE IF EXISTS xray_sqlx_pg_items")
+            .execute(&pool)
+            .await
+            .unwrap();
         sqlx::query("CREATE TABLE xray_sqlx_pg_items (id INT PRIMARY KEY, name TEXT NOT NULL)")
             .execute(&pool)
             .await
@@ -72,7 +78,10 @@ async fn statements_errors_and_bound_values() {
             .await
             .unwrap_err();
         assert!(duplicate.as_database_error().unwrap().is_unique_violation());
-        let rows = sqlx::query("SELECT id FROM xray_sqlx_pg_items").fetch_all(&pool).await.unwrap();
+        let rows = sqlx::query("SELECT id FROM xray_sqlx_pg_items")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 1);
     })
     .await;
@@ -81,11 +90,23 @@ async fn statements_errors_and_bound_values() {
         subsegments(&segment),
         vec![
             ok(NAME, q("DROP TABLE IF EXISTS xray_sqlx_pg_items")),
-            ok(NAME, q("CREATE TABLE xray_sqlx_pg_items (id INT PRIMARY KEY, name TEXT NOT NULL)")),
-            ok(NAME, q("INSERT INTO xray_sqlx_pg_items (id, name) VALUES ($1, $2)")),
+            ok(
+                NAME,
+                q("CREATE TABLE xray_sqlx_pg_items (id INT PRIMARY KEY, name TEXT NOT NULL)")
+            ),
+            ok(
+                NAME,
+                q("INSERT INTO xray_sqlx_pg_items (id, name) VALUES ($1, $2)")
+            ),
             ok(NAME, q("SELECT name FROM xray_sqlx_pg_items WHERE id = $1")),
             ok(NAME, q("SELECT name FROM xray_sqlx_pg_items WHERE id = $1")),
-            failed(NAME, q("SELEC 1"), "42601", "syntax error at or near \"SELEC\"", false),
+            failed(
+                NAME,
+                q("SELEC 1"),
+                "42601",
+                "syntax error at or near \"SELEC\"",
+                false
+            ),
             failed(
                 NAME,
                 q("INSERT INTO xray_sqlx_pg_items (id, name) VALUES ($1, $2)"),
@@ -96,7 +117,10 @@ async fn statements_errors_and_bound_values() {
             ok(NAME, q("SELECT id FROM xray_sqlx_pg_items")),
         ]
     );
-    assert_absent(&emitter, &[PG_PASSWORD, "bound-value-never-recorded", "other"]);
+    assert_absent(
+        &emitter,
+        &[PG_PASSWORD, "bound-value-never-recorded", "other"],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,17 +128,28 @@ async fn transactions_commit_and_roll_back() {
     let (recorder, emitter) = recorder(true);
     let pool = pool(&recorder).await;
     let sql = endpoint_sql().await;
-    sqlx::query("DROP TABLE IF EXISTS xray_sqlx_pg_tx").execute(pool.pool()).await.unwrap();
+    sqlx::query("DROP TABLE IF EXISTS xray_sqlx_pg_tx")
+        .execute(pool.pool())
+        .await
+        .unwrap();
     sqlx::query("CREATE TABLE xray_sqlx_pg_tx (id INT PRIMARY KEY)")
         .execute(pool.pool())
         .await
         .unwrap();
     let ((), segment) = in_segment(&recorder, &emitter, "transactions", async {
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("INSERT INTO xray_sqlx_pg_tx (id) VALUES ($1)").bind(1).execute(&mut tx).await.unwrap();
+        sqlx::query("INSERT INTO xray_sqlx_pg_tx (id) VALUES ($1)")
+            .bind(1)
+            .execute(&mut tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("INSERT INTO xray_sqlx_pg_tx (id) VALUES ($1)").bind(2).execute(&mut tx).await.unwrap();
+        sqlx::query("INSERT INTO xray_sqlx_pg_tx (id) VALUES ($1)")
+            .bind(2)
+            .execute(&mut tx)
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
         let ids: Vec<i32> = sqlx::query_scalar("SELECT id FROM xray_sqlx_pg_tx ORDER BY id")
@@ -167,7 +202,10 @@ async fn concurrent_tasks_keep_their_statements() {
         .collect();
     for task in tasks {
         let (segment, query) = task.await.unwrap();
-        assert_eq!(subsegments(&segment), vec![ok(NAME, with_query(&sql, &query))]);
+        assert_eq!(
+            subsegments(&segment),
+            vec![ok(NAME, with_query(&sql, &query))]
+        );
     }
     assert_eq!(emitter.documents().len(), 24);
 }
@@ -178,7 +216,11 @@ async fn stream_sql_off_records_no_query() {
     let pool = pool(&recorder).await;
     let mut sql = endpoint_sql().await;
     let ((), segment) = in_segment(&recorder, &emitter, "quiet", async {
-        sqlx::query("SELECT $1::text").bind("x").fetch_one(&pool).await.unwrap();
+        sqlx::query("SELECT $1::text")
+            .bind("x")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     })
     .await;
     sql["preparation"] = json!("statement");
@@ -191,7 +233,11 @@ async fn stream_sql_off_records_no_query() {
 async fn untraced_statements_run_unchanged() {
     let (recorder, emitter) = recorder(true);
     let pool = pool(&recorder).await;
-    let n: i32 = sqlx::query_scalar("SELECT 41 + $1").bind(1).fetch_one(&pool).await.unwrap();
+    let n: i32 = sqlx::query_scalar("SELECT 41 + $1")
+        .bind(1)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 42);
     let err = sqlx::query("SELEC").execute(&pool).await.unwrap_err();
     assert!(err.as_database_error().is_some());

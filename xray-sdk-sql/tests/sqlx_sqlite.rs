@@ -12,7 +12,10 @@ use xray_sdk_sql::sqlx::XraySqlxPool;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory() {
     let (recorder, emitter) = recorder(true);
-    let pool = XraySqlxPool::<Sqlite>::connect("sqlite::memory:").await.unwrap().with_recorder(recorder.clone());
+    let pool = XraySqlxPool::<Sqlite>::connect("sqlite::memory:")
+        .await
+        .unwrap()
+        .with_recorder(recorder.clone());
     let version = rusqlite::version();
     let sql = json!({
         "url": "sqlite::memory:",
@@ -22,12 +25,32 @@ async fn in_memory() {
     });
     let ((), segment) = in_segment(&recorder, &emitter, "sqlite", async {
         let mut conn = pool.acquire().await.unwrap();
-        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").execute(&mut conn).await.unwrap();
-        sqlx::query("INSERT INTO t (id, name) VALUES (?1, ?2)").bind(1).bind("bound-secret").execute(&mut conn).await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t WHERE name = ?1").bind("bound-secret").fetch_one(&mut conn).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t (id, name) VALUES (?1, ?2)")
+            .bind(1)
+            .bind("bound-secret")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t WHERE name = ?1")
+            .bind("bound-secret")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(n, 1);
-        let err = sqlx::query("INSERT INTO t (id, name) VALUES (?1, NULL)").bind(2).execute(&mut conn).await.unwrap_err();
-        assert!(err.as_database_error().unwrap().is_check_violation() || err.as_database_error().unwrap().kind() == sqlx::error::ErrorKind::NotNullViolation);
+        let err = sqlx::query("INSERT INTO t (id, name) VALUES (?1, NULL)")
+            .bind(2)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(
+            err.as_database_error().unwrap().is_check_violation()
+                || err.as_database_error().unwrap().kind()
+                    == sqlx::error::ErrorKind::NotNullViolation
+        );
         sqlx::query("SELEC 1").execute(&mut conn).await.unwrap_err();
     })
     .await;
@@ -35,11 +58,26 @@ async fn in_memory() {
     assert_eq!(
         subsegments(&segment),
         vec![
-            ok(":memory:", q("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")),
+            ok(
+                ":memory:",
+                q("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            ),
             ok(":memory:", q("INSERT INTO t (id, name) VALUES (?1, ?2)")),
             ok(":memory:", q("SELECT count(*) FROM t WHERE name = ?1")),
-            failed(":memory:", q("INSERT INTO t (id, name) VALUES (?1, NULL)"), "1299", "NOT NULL constraint failed: t.name", true),
-            failed(":memory:", q("SELEC 1"), "1", "near \"SELEC\": syntax error", false),
+            failed(
+                ":memory:",
+                q("INSERT INTO t (id, name) VALUES (?1, NULL)"),
+                "1299",
+                "NOT NULL constraint failed: t.name",
+                true
+            ),
+            failed(
+                ":memory:",
+                q("SELEC 1"),
+                "1",
+                "near \"SELEC\": syntax error",
+                false
+            ),
         ]
     );
     assert_absent(&emitter, &["bound-secret"]);
@@ -53,9 +91,15 @@ async fn in_a_file() {
     let _ = std::fs::remove_file(&path);
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let (recorder, emitter) = recorder(true);
-    let pool = XraySqlxPool::<Sqlite>::connect(&url).await.unwrap().with_recorder(recorder.clone());
+    let pool = XraySqlxPool::<Sqlite>::connect(&url)
+        .await
+        .unwrap()
+        .with_recorder(recorder.clone());
     let ((), segment) = in_segment(&recorder, &emitter, "file", async {
-        sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER)").execute(&pool).await.unwrap();
+        sqlx::query("CREATE TABLE IF NOT EXISTS t (id INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
     })
     .await;
     let sql = json!({
@@ -66,7 +110,10 @@ async fn in_a_file() {
     });
     assert_eq!(
         subsegments(&segment),
-        vec![ok("orders.db", with_query(&sql, "CREATE TABLE IF NOT EXISTS t (id INTEGER)"))]
+        vec![ok(
+            "orders.db",
+            with_query(&sql, "CREATE TABLE IF NOT EXISTS t (id INTEGER)")
+        )]
     );
     drop(pool);
     let _ = std::fs::remove_dir_all(&dir);

@@ -18,14 +18,21 @@ async fn client(recorder: &Recorder) -> XrayPgClient {
         .await
         .expect("PostgreSQL on 127.0.0.1:5432 (run .ci/install-deps)");
     tokio::spawn(connection);
-    XrayPgClient::new(client, &config).await.with_recorder(recorder.clone())
+    XrayPgClient::new(client, &config)
+        .await
+        .with_recorder(recorder.clone())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_prepared_statements_and_errors() {
     let (recorder, emitter) = recorder(true);
     let client = client(&recorder).await;
-    let version: String = client.client().query_one("SHOW server_version", &[]).await.unwrap().get(0);
+    let version: String = client
+        .client()
+        .query_one("SHOW server_version", &[])
+        .await
+        .unwrap()
+        .get(0);
     let sql = json!({
         "url": "postgres://postgres@127.0.0.1:5432/test",
         "database_type": "PostgreSQL",
@@ -55,12 +62,26 @@ async fn statements_prepared_statements_and_errors() {
     assert_eq!(
         subsegments(&segment),
         vec![
-            ok(NAME, q("DROP TABLE IF EXISTS xray_tpg_items; CREATE TABLE xray_tpg_items (id INT PRIMARY KEY, name TEXT)")),
-            ok(NAME, q("INSERT INTO xray_tpg_items (id, name) VALUES ($1, $2)")),
+            ok(
+                NAME,
+                q(
+                    "DROP TABLE IF EXISTS xray_tpg_items; CREATE TABLE xray_tpg_items (id INT PRIMARY KEY, name TEXT)"
+                )
+            ),
+            ok(
+                NAME,
+                q("INSERT INTO xray_tpg_items (id, name) VALUES ($1, $2)")
+            ),
             ok(NAME, q("SELECT name FROM xray_tpg_items WHERE id = $1")),
             ok(NAME, q("SELECT name FROM xray_tpg_items WHERE id = $1")),
             ok(NAME, q("SELECT name FROM xray_tpg_items WHERE id = $1")),
-            failed(NAME, q("SELEC 1"), "42601", "syntax error at or near \"SELEC\"", false),
+            failed(
+                NAME,
+                q("SELEC 1"),
+                "42601",
+                "syntax error at or near \"SELEC\"",
+                false
+            ),
         ]
     );
     assert_absent(&emitter, &[PG_PASSWORD, "bound-secret"]);

@@ -25,11 +25,14 @@ type Error = Box<dyn std::error::Error>;
 async fn main() -> Result<(), Error> {
     let postgres_url = std::env::var("POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres:example-secret@127.0.0.1:5432/test".to_owned());
-    let mysql_url =
-        std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
+    let mysql_url = std::env::var("MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
 
     let recorder = Recorder::builder().service_name("sql-queries").build()?;
-    let segment = recorder.segment("sql-queries").sampled(true).begin_detached();
+    let segment = recorder
+        .segment("sql-queries")
+        .sampled(true)
+        .begin_detached();
     println!("trace {}", segment.entity().trace_id());
 
     async {
@@ -93,7 +96,9 @@ async fn tokio_postgres_query(recorder: &Recorder, url: &str) {
         let client = XrayPgClient::new(client, &config)
             .await
             .with_recorder(recorder.clone());
-        let row = client.query_one("SELECT count(*) FROM pg_tables", &[]).await?;
+        let row = client
+            .query_one("SELECT count(*) FROM pg_tables", &[])
+            .await?;
         Ok::<i64, tokio_postgres::Error>(row.get(0))
     };
     match connected.await {

@@ -15,14 +15,12 @@ use super::transaction::{XraySqlxConnection, XraySqlxTransaction};
 /// Cheap to clone (the pool and the tracing settings are shared). Each statement is a `remote` subsegment of the
 /// entity current where it runs, so many tasks may share one pool, each under its own segment.
 #[derive(Debug)]
-pub struct XraySqlxPool<DB: XraySqlxDatabase>
-{
+pub struct XraySqlxPool<DB: XraySqlxDatabase> {
     pool: Pool<DB>,
     tracing: Arc<Tracing>,
 }
 
-impl<DB: XraySqlxDatabase> Clone for XraySqlxPool<DB>
-{
+impl<DB: XraySqlxDatabase> Clone for XraySqlxPool<DB> {
     fn clone(&self) -> Self {
         XraySqlxPool {
             pool: self.pool.clone(),
@@ -31,8 +29,7 @@ impl<DB: XraySqlxDatabase> Clone for XraySqlxPool<DB>
     }
 }
 
-impl<DB: XraySqlxDatabase> XraySqlxPool<DB>
-{
+impl<DB: XraySqlxDatabase> XraySqlxPool<DB> {
     /// Connects a pool to `url` (as [`Pool::connect`] does) and wraps it.
     ///
     /// # Errors

@@ -10,8 +10,8 @@ use sqlx::database::Database;
 use sqlx::error::{BoxDynError, DatabaseError, ErrorKind};
 use sqlx::{Either, Execute, Executor, SqlStr};
 
-pub(crate) use crate::tracer::Tracer as Tracing;
 use crate::statement::{Preparation, XraySqlError, XraySqlSubsegment};
+pub(crate) use crate::tracer::Tracer as Tracing;
 
 /// A query taken apart to read its text, and put back together: the same text, prepared statement, arguments
 /// (or the error building them) and persistence, so the driver sees what it would have seen.
@@ -101,15 +101,15 @@ fn is_constraint_violation(e: &dyn DatabaseError) -> bool {
     )
 }
 
+/// One step of a statement's results: a result (rows affected) or a row.
+type Step<DB> = Either<<DB as Database>::QueryResult, <DB as Database>::Row>;
+
 /// The rows and results of `query` run on `executor`, in a subsegment.
 pub(crate) fn fetch_many<'c, 'e, 'q, X, E>(
     tracing: &Tracing,
     executor: X,
     query: E,
-) -> BoxStream<
-    'e,
-    Result<Either<<X::Database as Database>::QueryResult, <X::Database as Database>::Row>, sqlx::Error>,
->
+) -> BoxStream<'e, Result<Step<X::Database>, sqlx::Error>>
 where
     'c: 'e,
     'q: 'e,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
 use sqlx::Transaction;
+use sqlx::pool::PoolConnection;
 
 use super::XraySqlxDatabase;
 use super::query::{Tracing, finish_outcome};
@@ -11,14 +11,12 @@ use super::query::{Tracing, finish_outcome};
 /// A connection taken from an [`XraySqlxPool`](super::XraySqlxPool): `&mut XraySqlxConnection` is an
 /// [`Executor`](sqlx::Executor) whose statements are traced. Back to the pool on drop.
 #[derive(Debug)]
-pub struct XraySqlxConnection<DB: XraySqlxDatabase>
-{
+pub struct XraySqlxConnection<DB: XraySqlxDatabase> {
     conn: PoolConnection<DB>,
     tracing: Arc<Tracing>,
 }
 
-impl<DB: XraySqlxDatabase> XraySqlxConnection<DB>
-{
+impl<DB: XraySqlxDatabase> XraySqlxConnection<DB> {
     pub(super) fn new(conn: PoolConnection<DB>, tracing: Arc<Tracing>) -> Self {
         XraySqlxConnection { conn, tracing }
     }
@@ -42,14 +40,12 @@ impl<DB: XraySqlxDatabase> XraySqlxConnection<DB>
 /// [`Executor`](sqlx::Executor) whose statements are traced, and [`commit`](Self::commit) and [`rollback`](Self::rollback) are
 /// subsegments (`COMMIT`, `ROLLBACK`). Dropped without either, sqlx rolls it back, untraced.
 #[derive(Debug)]
-pub struct XraySqlxTransaction<DB: XraySqlxDatabase>
-{
+pub struct XraySqlxTransaction<DB: XraySqlxDatabase> {
     tx: Transaction<'static, DB>,
     tracing: Arc<Tracing>,
 }
 
-impl<DB: XraySqlxDatabase> XraySqlxTransaction<DB>
-{
+impl<DB: XraySqlxDatabase> XraySqlxTransaction<DB> {
     pub(super) fn new(tx: Transaction<'static, DB>, tracing: Arc<Tracing>) -> Self {
         XraySqlxTransaction { tx, tracing }
     }

@@ -86,7 +86,10 @@ pub async fn in_segment<F: Future>(
 /// The segment's subsegments, each without what changes between runs (ids, times, the working directory), and
 /// with each checked to belong to `segment`.
 pub fn subsegments(segment: &Value) -> Vec<Value> {
-    let subs = segment["subsegments"].as_array().cloned().unwrap_or_default();
+    let subs = segment["subsegments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     subs.into_iter()
         .map(|mut s| {
             let obj = s.as_object_mut().unwrap();
