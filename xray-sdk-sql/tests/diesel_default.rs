@@ -14,7 +14,7 @@ use xray_sdk_sql::diesel::XrayDieselInstrumentation;
 #[tokio::test]
 async fn every_new_connection_is_traced() {
     let (recorder, emitter) = recorder(true);
-    xray_sdk_core::set_global(recorder.clone()).unwrap();
+    let _flush = xray_sdk_core::install(recorder.clone()).unwrap();
     XrayDieselInstrumentation::install_default().unwrap();
     let dir = std::env::temp_dir().join(format!("xray-diesel-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

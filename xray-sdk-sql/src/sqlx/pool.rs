@@ -9,7 +9,7 @@ use super::XraySqlxDatabase;
 use super::query::Tracing;
 use super::transaction::{XraySqlxConnection, XraySqlxTransaction};
 
-/// A sqlx [`Pool`] whose statements are traced: `&XraySqlxPool` is an [`Executor`], so
+/// A sqlx [`Pool`] whose statements are traced: `&XraySqlxPool` is an [`Executor`](sqlx::Executor), so
 /// `query(…).fetch_all(&pool)` works unchanged.
 ///
 /// Cheap to clone (the pool and the tracing settings are shared). Each statement is a `remote` subsegment of the
