@@ -134,17 +134,17 @@ impl Instrumentation for XrayDieselInstrumentation {
                 if self.open.len() >= MAX_OPEN {
                     return;
                 }
-                let Some(span) =
-                    XraySqlSubsegment::begin(self.tracer.recorder(), &self.tracer.endpoint)
-                else {
-                    return;
-                };
-                let text = query.to_string();
-                let sql = text
-                    .find(" -- binds: ")
-                    .map_or(text.as_str(), |end| &text[..end]);
-                span.statement(sql, crate::Preparation::of(sql));
-                self.open.push(span);
+                // diesel's text ends with ` -- binds: [values]`: only what comes before is kept.
+                let span = self.tracer.begin_with(|| {
+                    let mut text = query.to_string();
+                    if let Some(end) = text.find(" -- binds: ") {
+                        text.truncate(end);
+                    }
+                    text
+                });
+                if let Some(span) = span {
+                    self.open.push(span);
+                }
             }
             InstrumentationEvent::FinishQuery { error, .. } => {
                 if let Some(span) = self.open.pop() {

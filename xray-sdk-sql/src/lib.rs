@@ -65,6 +65,12 @@
 
 mod endpoint;
 mod statement;
+#[cfg(any(
+    feature = "_sqlx",
+    feature = "diesel",
+    feature = "rusqlite",
+    feature = "tokio-postgres"
+))]
 mod tracer;
 
 #[cfg(feature = "diesel")]

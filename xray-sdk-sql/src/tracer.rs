@@ -29,8 +29,25 @@ impl Tracer {
     }
 
     /// The subsegment of `query`, `None` when nothing is recorded.
+    #[cfg_attr(
+        not(any(feature = "_sqlx", feature = "rusqlite", feature = "tokio-postgres")),
+        allow(
+            dead_code,
+            reason = "diesel, alone, computes its text only when needed"
+        )
+    )]
     pub(crate) fn begin(&self, query: &str) -> Option<XraySqlSubsegment> {
+        self.begin_with(|| query)
+    }
+
+    /// The subsegment of the query that `query` gives, asked only when something is recorded.
+    pub(crate) fn begin_with<S: AsRef<str>>(
+        &self,
+        query: impl FnOnce() -> S,
+    ) -> Option<XraySqlSubsegment> {
         let span = XraySqlSubsegment::begin(self.recorder(), &self.endpoint)?;
+        let query = query();
+        let query = query.as_ref();
         span.statement(query, Preparation::of(query));
         Some(span)
     }

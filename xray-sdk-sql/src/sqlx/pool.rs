@@ -49,10 +49,7 @@ impl<DB: XraySqlxDatabase> XraySqlxPool<DB> {
         }
         XraySqlxPool {
             pool,
-            tracing: Arc::new(Tracing {
-                recorder: None,
-                endpoint,
-            }),
+            tracing: Arc::new(Tracing::new(endpoint)),
         }
     }
 
@@ -62,7 +59,7 @@ impl<DB: XraySqlxDatabase> XraySqlxPool<DB> {
             pool: self.pool,
             tracing: Arc::new(Tracing {
                 recorder: Some(recorder),
-                endpoint: self.tracing.endpoint.clone(),
+                ..Tracing::new(self.tracing.endpoint.clone())
             }),
         }
     }
