@@ -19,6 +19,11 @@
 //! | `tracing` | `xray_sdk::tracing_bridge`: `XrayLayer` (spans become subsegments), `XrayFormat` and `XrayLogger` (log lines carry the trace id) |
 //! | `aws` | `xray_sdk::aws`: `XrayAws`, an interceptor for AWS SDK for Rust clients |
 //! | `aws-sqs` | `aws`, plus the trace carried in SQS messages (`AWSTraceHeader`) |
+//! | `sqlx-postgres`, `sqlx-mysql`, `sqlx-sqlite` (`sqlx`: all three) | `xray_sdk::sql::sqlx`: `XraySqlxPool`, a traced sqlx pool |
+//! | `diesel` | `xray_sdk::sql::diesel`: `XrayDieselInstrumentation`, diesel's instrumentation hook |
+//! | `tokio-postgres` | `xray_sdk::sql::tokio_postgres`: `XrayPgClient` |
+//! | `rusqlite` | `xray_sdk::sql::rusqlite`: `XraySqliteConnection` |
+//! | `sql` | every SQL integration |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
 
@@ -41,6 +46,16 @@ pub use xray_sdk_actix as actix;
 /// AWS Lambda: `XrayLambdaLayer` for `lambda_runtime` and `lambda_http` functions. See [`xray_sdk_lambda`].
 #[cfg(feature = "lambda")]
 pub use xray_sdk_lambda as lambda;
+/// SQL tracing: sqlx, diesel, tokio-postgres and rusqlite. See [`xray_sdk_sql`].
+#[cfg(any(
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "sqlx-sqlite",
+    feature = "diesel",
+    feature = "tokio-postgres",
+    feature = "rusqlite"
+))]
+pub use xray_sdk_sql as sql;
 
 /// The AWS SDK for Rust interceptor `XrayAws`. See [`xray_sdk_aws`].
 #[cfg(feature = "aws")]
