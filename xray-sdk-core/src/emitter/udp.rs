@@ -28,6 +28,11 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 /// a busy host pays for a few hundred wake-ups a second at most, a quiet one for about one per datagram, and
 /// a flush wakes the thread at once. Bursts much larger than the target no longer stay in the processor's
 /// cache: polling every 2 ms made the standard workload 60% slower than every 0.5 ms.
+///
+/// Against the plain alternative (block on the queue, send all that waits, block again), 10 alternating runs of
+/// `xray-sdk-bench 20000 --only w1` on an idle 2-core machine: medians 6.78 µs (this) and 6.55 µs (plain) per
+/// W1 tree, but the plain thread, woken for nearly every datagram, made 2 runs in 10 (4 in 16 overall) take
+/// 8.4 to 11.0 µs, where this one's slowest was 7.8 µs. The polling stays for that steadiness.
 const MIN_POLL_INTERVAL: Duration = Duration::from_micros(500);
 /// The longest a datagram waits in the queue while the thread polls.
 const MAX_POLL_INTERVAL: Duration = Duration::from_millis(10);
