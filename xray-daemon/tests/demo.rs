@@ -51,7 +51,7 @@ fn the_demo_traces_a_chain_of_services_into_the_daemon() {
         };
         assert!(depth("storefront GET") < depth("inventory GET"), "{tree}");
         assert!(depth("inventory GET") < depth("pricing GET"), "{tree}");
-        assert!(depth("pricing GET") < depth("prices.sqlite"), "{tree}");
+        assert!(depth("pricing GET") < depth(":memory:"), "{tree}");
     }
     let status_of = |item: &str| {
         let tree = trees

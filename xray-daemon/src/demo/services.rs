@@ -14,8 +14,7 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde::Deserialize;
 use xray_sdk::Recorder;
 use xray_sdk::context;
-use xray_sdk::types::Namespace;
-use xray_sdk::types::document::Sql;
+use xray_sdk::sql::rusqlite::XraySqliteConnection;
 
 /// The addresses the services listen on.
 #[derive(Debug, Clone, Copy)]
@@ -71,51 +70,29 @@ async fn forward(client: &ClientWithMiddleware, url: &str) -> (u16, String) {
     }
 }
 
-/// The price list, in an in-memory SQLite database.
-fn price_list() -> rusqlite::Result<rusqlite::Connection> {
+/// The price list, in an in-memory SQLite database whose statements are traced.
+fn price_list(recorder: &Recorder) -> rusqlite::Result<XraySqliteConnection> {
     let db = rusqlite::Connection::open_in_memory()?;
     db.execute_batch(
         "CREATE TABLE prices (item TEXT PRIMARY KEY, cents INTEGER NOT NULL);
          INSERT INTO prices VALUES ('tea', 450), ('mug', 1200), ('spoon', 300), ('crash', -1);",
     )?;
-    Ok(db)
+    Ok(XraySqliteConnection::new(db).with_recorder(recorder.clone()))
 }
 
 const PRICE_QUERY: &str = "SELECT cents FROM prices WHERE item = ?1";
 
-/// `GET /price/{item}`: a SQLite query in its own subsegment; 404 for an unknown item; a recorded error and a
-/// 500 for the item whose price is broken.
+/// `GET /price/{item}`: a SQLite query, traced as its own subsegment; 404 for an unknown item; a 500 for the item
+/// whose price is broken.
 async fn price(
-    State(db): State<Arc<Mutex<rusqlite::Connection>>>,
+    State(db): State<Arc<Mutex<XraySqliteConnection>>>,
     Path(item): Path<String>,
 ) -> (StatusCode, String) {
-    let cents = {
-        let query = context::current().map(|parent| {
-            let sub = parent.begin_subsegment("prices.sqlite");
-            sub.with_document(|doc| doc.namespace = Some(Namespace::Remote));
-            sub.set_sql(Sql {
-                url: Some("sqlite::memory:".into()),
-                sanitized_query: Some(PRICE_QUERY.into()),
-                database_type: Some("SQLite".into()),
-                database_version: Some(rusqlite::version().into()),
-                driver_version: Some("rusqlite".into()),
-                preparation: Some("statement".into()),
-                ..Sql::default()
-            });
-            sub
-        });
-        let result = match db.lock() {
-            Ok(db) => db
-                .query_row(PRICE_QUERY, [&item], |row| row.get::<_, i64>(0))
-                .map_err(|e| e.to_string()),
-            Err(_) => Err("the price list is unavailable".to_owned()),
-        };
-        if let (Some(sub), Err(e)) = (&query, &result)
-            && !e.contains("no rows")
-        {
-            sub.add_error(&std::io::Error::other(e.clone()));
-        }
-        result
+    let cents = match db.lock() {
+        Ok(db) => db
+            .query_row(PRICE_QUERY, [&item], |row| row.get::<_, i64>(0))
+            .map_err(|e| e.to_string()),
+        Err(_) => Err("the price list is unavailable".to_owned()),
     };
     match cents {
         Ok(cents) if cents >= 0 => (
@@ -236,7 +213,7 @@ pub async fn start(
     inventory: Recorder,
     pricing: Recorder,
 ) -> std::io::Result<Services> {
-    let db = price_list().map_err(std::io::Error::other)?;
+    let db = price_list(&pricing).map_err(std::io::Error::other)?;
     let pricing_app = Router::new()
         .route("/price/{item}", get(price))
         .with_state(Arc::new(Mutex::new(db)))
