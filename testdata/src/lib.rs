@@ -13,6 +13,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The folder that holds the data files.
 pub fn dir() -> &'static Path {
@@ -45,6 +46,42 @@ pub fn read(relative: &str) -> Vec<u8> {
 pub fn read_text(relative: &str) -> String {
     String::from_utf8(read(relative))
         .unwrap_or_else(|e| panic!("test data {relative} is not UTF-8: {e}"))
+}
+
+/// The official segment-document schema (`schema/xray-segmentdocument-schema-v1.0.0.json`, draft-04), compiled
+/// once.
+///
+/// # Panics
+/// When the file is missing or does not compile as a schema.
+///
+/// ```
+/// let minimal = serde_json::json!({
+///     "name": "web", "id": "70de5b6f19ff9a0a", "trace_id": "1-581cf771-a006649127e371903a2de979",
+///     "start_time": 1478293361.271, "end_time": 1478293361.449,
+/// });
+/// assert!(xray_sdk_testdata::schema().is_valid(&minimal));
+/// ```
+pub fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
+        let schema: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("the segment-document schema is not JSON: {e}"));
+        jsonschema::draft4::new(&schema)
+            .unwrap_or_else(|e| panic!("the segment-document schema does not compile: {e}"))
+    })
+}
+
+/// Checks `document` against the official schema.
+///
+/// # Panics
+/// When it is not valid, listing every complaint and the document.
+pub fn assert_schema_valid(document: &serde_json::Value) {
+    let errors: Vec<String> = schema()
+        .iter_errors(document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors {errors:?} in {document}");
 }
 
 #[cfg(test)]

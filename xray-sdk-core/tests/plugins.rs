@@ -396,22 +396,10 @@ fn recorder(
         .unwrap()
 }
 
-fn schema() -> &'static jsonschema::Validator {
-    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
-        jsonschema::draft4::new(&serde_json::from_str(&text).unwrap()).unwrap()
-    })
-}
-
 /// The document as JSON, after checking it against the schema and X-Ray's rules.
 fn checked(doc: &Document) -> Value {
     let value = serde_json::to_value(doc).unwrap();
-    let errors: Vec<String> = schema()
-        .iter_errors(&value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "schema errors {errors:?} in {value}");
+    xray_sdk_testdata::assert_schema_valid(&value);
     xray_sdk_types::validate::validate(&value).unwrap_or_else(|e| panic!("{e} in {value}"));
     value
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::UdpSocket;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,15 +13,6 @@ use xray_sdk_core::config::{Endpoint, MapEnv};
 use xray_sdk_core::emitter::UdpEmitter;
 use xray_sdk_core::sampling::AlwaysSample;
 use xray_sdk_types::framing::{MAX_DATAGRAM_SIZE, split_datagram};
-
-fn schema() -> &'static jsonschema::Validator {
-    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
-        let schema: Value = serde_json::from_str(&text).unwrap();
-        jsonschema::draft4::new(&schema).unwrap()
-    })
-}
 
 struct Daemon {
     socket: UdpSocket,
@@ -67,7 +58,10 @@ impl Daemon {
             assert!(buf[..n].starts_with(b"{\"format\":\"json\",\"version\":1}\n"));
             let body = split_datagram(&buf[..n]).unwrap();
             let doc: Value = serde_json::from_slice(body).unwrap();
-            let errors: Vec<String> = schema().iter_errors(&doc).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = xray_sdk_testdata::schema()
+                .iter_errors(&doc)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "schema: {errors:?}\n{doc}");
             xray_sdk_types::validate::validate(&doc).unwrap();
             docs.push(doc);

@@ -32,16 +32,6 @@ fn seeds() -> &'static [Vec<u8>] {
     })
 }
 
-/// The segment-document schema, compiled once.
-fn schema() -> &'static jsonschema::Validator {
-    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
-        let schema: Value = serde_json::from_str(&text).expect("schema");
-        jsonschema::draft4::new(&schema).expect("the schema compiles")
-    })
-}
-
 /// One `;`-separated field of a trace header, well- or ill-formed.
 fn header_field() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -308,7 +298,7 @@ proptest! {
         if !sanitized.is_empty() {
             prop_assert!(rules::is_valid_name(&sanitized));
             let doc = json!({"name": sanitized, "id": "53995c3f42cd8ad8", "trace_id": "1-5759e988-bd862e3fe1be46a994272793", "start_time": 1.5e9, "in_progress": true});
-            prop_assert!(schema().is_valid(&doc), "the schema refuses {:?}", sanitized);
+            prop_assert!(xray_sdk_testdata::schema().is_valid(&doc), "the schema refuses {:?}", sanitized);
         }
         // Sanitizing is idempotent, and leaves valid names alone.
         prop_assert_eq!(rules::sanitize_name(&sanitized), sanitized.clone());
@@ -323,7 +313,7 @@ proptest! {
         let json = segment.to_json().expect("json");
         prop_assert_eq!(validate::validate_bytes(json.as_bytes()), Ok(DocumentKind::Segment));
         let value: Value = serde_json::from_str(&json).expect("value");
-        let errors: Vec<String> = schema().iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
+        let errors: Vec<String> = xray_sdk_testdata::schema().iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
         prop_assert!(errors.is_empty(), "{:?}", errors);
         let mut fast = Vec::new();
         segment.write_json(&mut fast).expect("write_json");

@@ -261,13 +261,7 @@ pub const PARENTS: [&str; 4] = [
 
 /// The official schema, and the rules it leaves out.
 pub fn checked(doc: &Value) {
-    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    let schema = SCHEMA.get_or_init(|| {
-        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
-        jsonschema::draft4::new(&serde_json::from_str(&text).unwrap()).unwrap()
-    });
-    let errors: Vec<String> = schema.iter_errors(doc).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "schema errors {errors:?} in {doc}");
+    xray_sdk_testdata::assert_schema_valid(doc);
     xray_sdk_types::validate::validate(doc).unwrap_or_else(|e| panic!("{e} in {doc}"));
 }
 

@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 use tracing_subscriber::layer::SubscriberExt;
@@ -15,24 +15,10 @@ use xray_sdk_core::sampling::{Sampler, SamplingDecision, SamplingRequest};
 use xray_sdk_tracing::XrayLayer;
 use xray_sdk_types::Document;
 
-/// The official segment-document schema.
-pub fn schema() -> &'static jsonschema::Validator {
-    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let text = xray_sdk_testdata::read_text("schema/xray-segmentdocument-schema-v1.0.0.json");
-        let schema: Value = serde_json::from_str(&text).unwrap();
-        jsonschema::draft4::new(&schema).unwrap()
-    })
-}
-
 /// Checks a document against the schema and the rules the schema leaves out, and returns it as JSON.
 pub fn checked(doc: &Document) -> Value {
     let value = serde_json::to_value(doc).unwrap();
-    let errors: Vec<String> = schema()
-        .iter_errors(&value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "schema errors {errors:?} in {value}");
+    xray_sdk_testdata::assert_schema_valid(&value);
     xray_sdk_types::validate::validate(&value).unwrap_or_else(|e| panic!("{e} in {value}"));
     value
 }
