@@ -42,19 +42,34 @@ impl GuardInner {
         if state == State::Ended {
             return;
         }
-        // What becomes current again is worked out before the entity ends, while what it waits on is still in
-        // its tree. Guards dropped out of order: what was current before may have ended meanwhile, and an ended
-        // entity must not become current again; its nearest open ancestor does.
+        if self.entity.is_sampled() {
+            self.finish_sampled(end_time, state == State::OpenFaultIfDropped);
+        } else if let Scope::Attached { previous } = &mut self.scope
+            && context::is_current(&self.entity)
+        {
+            // Nothing to end: what was current before becomes current again.
+            let next = match previous.take() {
+                Some(p) if p.is_sampled() => p.open_self_or_ancestor(),
+                other => other,
+            };
+            context::replace(next);
+        }
+    }
+
+    /// Ends a sampled entity, and gives the context back. What becomes current again is worked out before the
+    /// entity ends, while what it waits on is still in its tree. Guards dropped out of order: what was current
+    /// before may have ended meanwhile, and an ended entity must not become current again; its nearest open
+    /// ancestor does. An entity open before this one ended is still open afterwards: ending a child never ends
+    /// its ancestors.
+    #[inline(never)]
+    fn finish_sampled(&mut self, end_time: Option<f64>, cancelled: bool) {
         let restore = match &mut self.scope {
             Scope::Attached { previous } if context::is_current(&self.entity) => {
                 Some(previous.take().and_then(|p| p.open_self_or_ancestor()))
             }
             _ => None,
         };
-        if self.entity.is_sampled() {
-            self.end_sampled(end_time, state == State::OpenFaultIfDropped);
-        }
-        // An entity open before this one ended is still open: ending a child never ends its ancestors.
+        self.end_sampled(end_time, cancelled);
         if let Some(next) = restore {
             context::replace(next);
         }

@@ -111,13 +111,16 @@ impl<'a> SegmentBuilder<'a> {
                 name
             }
         };
-        // What the plugins found, once they have; an origin set on the builder wins.
-        let platform = inner.platform.get();
-        let origin = inner
-            .config
-            .origin
-            .as_deref()
-            .or(platform.map(|p| p.platform.origin));
+        // What the plugins found, once they have; an origin set on the builder wins. Read only by the sampler and
+        // by a sampled segment.
+        let platform = || inner.platform.get();
+        let origin = || {
+            inner
+                .config
+                .origin
+                .as_deref()
+                .or(platform().map(|p| p.platform.origin))
+        };
         let mut sanitized = None;
         let decision = match self.decision {
             Some(d) => d,
@@ -130,7 +133,7 @@ impl<'a> SegmentBuilder<'a> {
                     let name = sanitized.insert(name());
                     let mut request = self.request;
                     request.service_name = name;
-                    request.service_type = origin;
+                    request.service_type = origin();
                     inner.sampler.should_sample(&request)
                 }
             },
@@ -142,7 +145,7 @@ impl<'a> SegmentBuilder<'a> {
         }
 
         let name = sanitized.unwrap_or_else(name);
-        let mut aws = platform
+        let mut aws = platform()
             .map_or(&inner.aws_template, |p| &p.aws_template)
             .clone();
         if let (Some(rule), Some(xray)) = (decision.rule_name, aws.xray.as_mut()) {
@@ -155,7 +158,7 @@ impl<'a> SegmentBuilder<'a> {
                 trace_id,
                 parent_id: header.and_then(|h| h.parent),
                 start_time: self.start_time.map(xray_sdk_types::time::epoch_seconds),
-                origin: origin.map(Into::into),
+                origin: origin().map(Into::into),
                 aws,
                 service: inner.service_template.clone(),
                 forwarded,
