@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::HttpLimits;
+use crate::forward::ForwardConfig;
 
 /// The address of the X-Ray daemon's UDP segment port and of its TCP sampling API.
 pub const DEFAULT_UDP_ADDRESS: &str = "127.0.0.1:2000";
@@ -97,6 +98,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// The timeouts and connection limit of every HTTP listener (the API and viewer, the sampling API).
     pub http_limits: HttpLimits,
+    /// Forwarding of every valid document to AWS X-Ray; `None` (the default) keeps them local.
+    pub forward: Option<ForwardConfig>,
 }
 
 impl Default for Config {
@@ -113,6 +116,7 @@ impl Default for Config {
             max_write_delay: Duration::from_millis(500),
             allowed_hosts: Vec::new(),
             http_limits: HttpLimits::default(),
+            forward: None,
         }
     }
 }

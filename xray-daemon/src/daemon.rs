@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::error::Error;
+use crate::forward::{self, ForwardQueue, ForwardStats};
 use crate::ingest::receiver::{self, Receiver};
 use crate::ingest::{Message, pipeline};
 use crate::sampling::{self, SamplingService};
@@ -24,6 +25,8 @@ use crate::viewer;
 const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Batches waiting between the processing thread and the writer.
 const WRITER_QUEUE: usize = 64;
+/// How long a clean stop waits for forwarding to deliver what it holds.
+const FORWARD_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// With UDP port 0, how many free UDP ports are tried until the same TCP port is free too.
 const SAME_PORT_ATTEMPTS: usize = 20;
 
@@ -44,7 +47,32 @@ impl Daemon {
             config.sampling_rules.as_deref(),
         )?);
         let store = Store::open(&config.store)?;
-        let stats = Arc::new(Stats::new(config.max_queued_bytes));
+        let forward_client = match &config.forward {
+            Some(forward) => Some(forward::build_client(forward).map_err(Error::Forward)?),
+            None => None,
+        };
+        let mut stats = Stats::new(config.max_queued_bytes);
+        let mut forward_queue = None;
+        let mut forward_task = None;
+        if let (Some(forward), Some(client)) = (&config.forward, forward_client) {
+            let forward_stats = Arc::new(ForwardStats::default());
+            stats = stats.with_forward(forward_stats.clone());
+            let (queue, receiver) = ForwardQueue::new(forward_stats.clone(), forward.buffer_bytes);
+            forward_queue = Some(queue);
+            forward_task = Some(tokio::spawn(forward::run(
+                receiver,
+                client,
+                forward_stats,
+                forward.concurrency,
+                forward.max_backoff,
+            )));
+            log::info!(
+                "forwarding to AWS X-Ray in {} ({})",
+                forward.region,
+                forward.endpoint.as_deref().unwrap_or("its public endpoint")
+            );
+        }
+        let stats = Arc::new(stats);
         let stop = Arc::new(AtomicBool::new(false));
 
         let (socket, sampling_listener) = bind_udp_and_sampling(&config).await?;
@@ -68,7 +96,7 @@ impl Daemon {
             "processing",
             spawn("xray-process", {
                 let stats = stats.clone();
-                move || pipeline::run(queue_rx, batch_tx, stats)
+                move || pipeline::run(queue_rx, batch_tx, stats, forward_queue)
             })?,
         ));
         let receive_loop = Receiver {
@@ -121,6 +149,7 @@ impl Daemon {
             queue: queue_tx,
             threads,
             servers,
+            forward_task,
             shutdown: shutdown_tx,
         })
     }
@@ -199,6 +228,7 @@ pub struct DaemonHandle {
     queue: mpsc::Sender<Message>,
     threads: Vec<(&'static str, JoinHandle<()>)>,
     servers: Vec<tokio::task::JoinHandle<()>>,
+    forward_task: Option<tokio::task::JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -270,22 +300,38 @@ impl DaemonHandle {
         let (closed_tx, _) = mpsc::channel();
         drop(std::mem::replace(&mut self.queue, closed_tx));
         let stats = self.stats.clone();
-        tokio::task::spawn_blocking(move || {
+        let joined = tokio::task::spawn_blocking(move || {
             let mut result = Ok(());
             for (name, thread) in threads {
                 if thread.join().is_err() {
                     result = Err(Error::ThreadPanicked(name));
                 }
             }
-            result.map(|()| stats.snapshot())
+            result
         })
         .await
-        .unwrap_or(Err(Error::ThreadPanicked("shutdown")))
+        .unwrap_or(Err(Error::ThreadPanicked("shutdown")));
+        // The processing thread is gone, and with it the forwarding queue's sender: forwarding delivers what it
+        // holds, for a while.
+        if let Some(task) = self.forward_task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(FORWARD_SHUTDOWN_GRACE, task)
+                .await
+                .is_err()
+            {
+                log::warn!("forwarding: stopped before delivering everything");
+                abort.abort();
+            }
+        }
+        joined.map(|()| stats.snapshot())
     }
 }
 
 impl Drop for DaemonHandle {
     fn drop(&mut self) {
+        if let Some(task) = &self.forward_task {
+            task.abort();
+        }
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.shutdown.send(true);
     }

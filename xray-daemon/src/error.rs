@@ -44,6 +44,9 @@ pub enum Error {
     /// The sampling rules file could not be read, or is not a valid rules file (the message names the file).
     #[error("{0}")]
     SamplingRules(#[from] xray_sdk_types::sampling::LocalRulesFileError),
+    /// Forwarding to AWS X-Ray cannot be set up (the message says why).
+    #[error("forwarding: {0}")]
+    Forward(String),
     /// A worker thread ended abnormally.
     #[error("the {0} thread panicked")]
     ThreadPanicked(&'static str),

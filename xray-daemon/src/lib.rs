@@ -35,6 +35,7 @@
 //! | [`trace`] | assembly of a trace's documents into trees |
 //! | [`map`] | the service map computed from traces |
 //! | [`sampling`] | the sampling API on the TCP address: rules from a local rules file, reservoir targets |
+//! | [`forward`] | forwarding to AWS X-Ray's `PutTraceSegments` (`--forward`) |
 //! | [`api`] | the JSON API and the serving of HTTP listeners |
 //! | [`viewer`] | the web pages, with their assets embedded |
 //! | [`cli`] | the `xray` command |
@@ -52,6 +53,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod error;
+pub mod forward;
 pub mod ingest;
 pub mod map;
 pub mod sampling;

@@ -1,11 +1,12 @@
 //! Counters of what the daemon received, stored and rejected.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::forward::{ForwardSnapshot, ForwardStats};
 use crate::ingest::budget::QueueBudget;
 
 /// Live counters, shared by the ingest threads and the API. Cheap to update.
@@ -18,6 +19,7 @@ pub struct Stats {
     dropped: AtomicU64,
     store_errors: AtomicU64,
     invalid: Mutex<BTreeMap<&'static str, u64>>,
+    forward: Option<Arc<ForwardStats>>,
 }
 
 /// A copy of the counters at one moment, as `GET /api/stats` returns them.
@@ -42,6 +44,8 @@ pub struct StatsSnapshot {
     pub queued_bytes: u64,
     /// The most bytes ever charged to the ingest queue at once; never more than its budget.
     pub queued_peak_bytes: u64,
+    /// Forwarding to AWS X-Ray, when on.
+    pub forward: Option<ForwardSnapshot>,
 }
 
 impl Stats {
@@ -55,7 +59,14 @@ impl Stats {
             dropped: AtomicU64::default(),
             store_errors: AtomicU64::default(),
             invalid: Mutex::default(),
+            forward: None,
         }
+    }
+
+    /// These counters, with forwarding's.
+    pub fn with_forward(mut self, forward: Arc<ForwardStats>) -> Stats {
+        self.forward = Some(forward);
+        self
     }
 
     /// The ingest queue's budget.
@@ -113,6 +124,7 @@ impl Stats {
             store_errors: self.store_errors.load(Ordering::Relaxed),
             queued_bytes: self.queue.used() as u64,
             queued_peak_bytes: self.queue.peak() as u64,
+            forward: self.forward.as_ref().map(|f| f.snapshot()),
         }
     }
 }

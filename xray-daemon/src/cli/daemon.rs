@@ -11,15 +11,16 @@ use crate::config::{
     Config, DEFAULT_API_ADDRESS, DEFAULT_UDP_ADDRESS, Retention, StoreLocation, parse_duration,
 };
 use crate::daemon::Daemon;
+use crate::forward::ForwardConfig;
 
 /// The options of `xray daemon`.
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
     /// The UDP address for segment documents.
-    #[arg(long = "udp-address", short = 'b', default_value = DEFAULT_UDP_ADDRESS)]
+    #[arg(long = "udp-address", short = 'b', alias = "bind", default_value = DEFAULT_UDP_ADDRESS)]
     pub udp_address: SocketAddr,
     /// The TCP address of the sampling API [default: the UDP address, port included].
-    #[arg(long = "tcp-address", short = 't')]
+    #[arg(long = "tcp-address", short = 't', alias = "bind-tcp")]
     pub tcp_address: Option<SocketAddr>,
     /// A local sampling rules file (versions 1 and 2 of the SDKs' format) served by the sampling API
     /// [default: 1 request per second, then 5 %].
@@ -46,10 +47,58 @@ pub struct DaemonArgs {
     /// daemon's name in a container network). Other names are refused, against DNS rebinding.
     #[arg(long = "allow-host", value_name = "NAME")]
     pub allow_host: Vec<String>,
+    /// Also send every valid document to AWS X-Ray (PutTraceSegments), with the credentials of
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+    #[arg(long)]
+    pub forward: bool,
+    /// The AWS region to forward to [default: AWS_REGION].
+    #[arg(long, short = 'n')]
+    pub region: Option<String>,
+    /// The X-Ray endpoint to forward to [default: AWS_ENDPOINT_URL_XRAY, AWS_ENDPOINT_URL, or the region's].
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The most MiB of documents waiting to be forwarded; past it, documents are dropped and counted.
+    #[arg(
+        long = "buffer-size-mb",
+        short = 'm',
+        alias = "buffer-memory",
+        default_value_t = 16
+    )]
+    pub buffer_size_mb: usize,
+    /// The most PutTraceSegments calls in flight at once.
+    #[arg(long = "concurrency", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Accepted for the X-Ray daemon's sake: this daemon never reads EC2 instance metadata anyway.
+    #[arg(long = "local-mode", short = 'o')]
+    pub local_mode: bool,
+    /// Assuming a role is not supported: give the role's credentials in the environment instead.
+    #[arg(long = "role-arn", short = 'r', value_name = "ARN")]
+    pub role_arn: Option<String>,
 }
 
 impl DaemonArgs {
-    /// The daemon configuration these options describe.
+    /// The forwarding these options (and the environment) describe: `None` without `--forward`.
+    ///
+    /// # Errors
+    /// A message when forwarding lacks a region or credentials, or asks for a role.
+    pub fn forward_config(&self) -> Result<Option<ForwardConfig>, String> {
+        if let Some(role) = &self.role_arn {
+            return Err(format!(
+                "--role-arn {role}: assuming a role is not supported; put the role's credentials in \
+                 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN instead"
+            ));
+        }
+        if !self.forward {
+            return Ok(None);
+        }
+        let mut config = ForwardConfig::from_env(self.region.as_deref(), self.endpoint.as_deref())?;
+        config.buffer_bytes = self.buffer_size_mb.saturating_mul(1024 * 1024);
+        config.concurrency = self.concurrency.max(1);
+        Ok(Some(config))
+    }
+
+    /// The daemon configuration these options describe (without forwarding: see
+    /// [`DaemonArgs::forward_config`]).
     pub fn config(&self) -> Config {
         let store = match (&self.db, self.memory) {
             (_, true) => StoreLocation::Memory,
@@ -75,7 +124,14 @@ impl DaemonArgs {
 
 /// Runs the daemon until SIGINT or SIGTERM, then flushes the store and exits.
 pub fn run(args: DaemonArgs) -> ExitCode {
-    let config = args.config();
+    let mut config = args.config();
+    config.forward = match args.forward_config() {
+        Ok(forward) => forward,
+        Err(e) => {
+            eprintln!("xray: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match super::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {

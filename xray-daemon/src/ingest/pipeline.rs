@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::budget::{entry_cost, item_cost};
-use super::{Message, process_datagram};
+use super::{Item, Message, process_datagram};
+use crate::forward::ForwardQueue;
 use crate::stats::Stats;
 use crate::store::writer::Batch;
 
@@ -15,7 +16,14 @@ pub const MAX_BATCH: usize = 1024;
 ///
 /// A processed item keeps the charge of its datagram; a valid document whose extracted fields cost more is
 /// charged the difference, or dropped and counted when the budget has no room for it.
-pub fn run(queue: Receiver<Message>, writer: SyncSender<Batch>, stats: Arc<Stats>) {
+///
+/// With `forward`, every valid document is also queued for AWS X-Ray.
+pub fn run(
+    queue: Receiver<Message>,
+    writer: SyncSender<Batch>,
+    stats: Arc<Stats>,
+    forward: Option<ForwardQueue>,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = Batch::default();
         let mut next = Some(first);
@@ -25,6 +33,9 @@ pub fn run(queue: Receiver<Message>, writer: SyncSender<Batch>, stats: Arc<Stats
                     let charged = entry_cost(datagram.len());
                     let item = process_datagram(&datagram, received_at);
                     drop(datagram);
+                    if let (Some(forward), Item::Valid(record)) = (&forward, &item) {
+                        forward.push(&record.id, &record.body);
+                    }
                     let cost = item_cost(&item);
                     if cost > charged && !stats.queue().try_charge(cost - charged) {
                         stats.queue().finish(1, charged);

@@ -1,0 +1,407 @@
+//! `--forward`: documents received over UDP reach AWS X-Ray's API (a local moto server), intact, through
+//! restarts, throttling and server errors, with a bounded buffer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{send_documents, settle};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use xray_daemon::forward::{ForwardConfig, ForwardSnapshot};
+use xray_daemon::{Config, Daemon, DaemonHandle};
+
+/// A `moto_server` on a port it chose itself (`-p 0`, read from its banner), stopped on drop.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server runs (pip install 'moto[server]')");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("moto_server printed its address")
+                .unwrap();
+            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                break rest.trim().parse::<u16>().unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Moto { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback proxy on a port it holds, in front of whichever moto is current (none: connections are closed
+/// unanswered), answering scripted faults first.
+#[derive(Clone)]
+struct Proxy {
+    url: String,
+    upstream: Arc<AtomicU16>,
+    faults: Arc<Mutex<Vec<(u16, &'static str)>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: Option<u16>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            upstream: Arc::new(AtomicU16::new(upstream.unwrap_or(0))),
+            faults: Arc::default(),
+        };
+        let p = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(p.clone().serve(stream));
+            }
+        });
+        proxy
+    }
+
+    fn point_at(&self, upstream: Option<u16>) {
+        self.upstream.store(upstream.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    async fn serve(self, mut client: TcpStream) {
+        let Some((head, body)) = read_request(&mut client).await else {
+            return;
+        };
+        let fault = {
+            let mut faults = self.faults.lock().unwrap();
+            (!faults.is_empty()).then(|| faults.remove(0))
+        };
+        if let Some((status, code)) = fault {
+            let body = format!(r#"{{"__type":"{code}","message":"injected"}}"#);
+            let answer = format!(
+                "HTTP/1.1 {status} Injected\r\ncontent-type: application/json\r\nx-amzn-errortype: {code}\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.write_all(answer.as_bytes()).await;
+            return;
+        }
+        let port = self.upstream.load(Ordering::SeqCst);
+        if port == 0 {
+            return; // moto is down: the connection closes unanswered
+        }
+        let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", port)).await else {
+            return;
+        };
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let mut out = String::new();
+        for line in head.split("\r\n") {
+            if !line.to_ascii_lowercase().starts_with("connection:") {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str("connection: close\r\n\r\n");
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(&body);
+        if upstream.write_all(&bytes).await.is_err() {
+            return;
+        }
+        let mut response = Vec::new();
+        let _ = upstream.read_to_end(&mut response).await;
+        let _ = client.write_all(&response).await;
+    }
+}
+
+/// One HTTP/1.1 request: head (without the blank line) and body (by `content-length`).
+async fn read_request(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = buf[..end].to_vec();
+    let mut body = buf[end + 4..].to_vec();
+    let length = String::from_utf8_lossy(&head)
+        .to_ascii_lowercase()
+        .split("\r\n")
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().to_owned())
+        })
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some((head, body))
+}
+
+fn forward_config(endpoint: &str) -> ForwardConfig {
+    let mut config = ForwardConfig::new("us-east-1", "testing", "testing");
+    config.endpoint = Some(endpoint.to_owned());
+    config.max_backoff = Duration::from_millis(300);
+    config.attempt_timeout = Duration::from_secs(5);
+    config
+}
+
+async fn start(forward: ForwardConfig) -> DaemonHandle {
+    Daemon::start(Config {
+        forward: Some(forward),
+        ..Config::ephemeral()
+    })
+    .await
+    .unwrap()
+}
+
+fn forwarding(daemon: &DaemonHandle) -> ForwardSnapshot {
+    daemon.stats().forward.expect("forwarding is on")
+}
+
+/// Waits until `done` holds for forwarding's counters.
+async fn wait_for(daemon: &DaemonHandle, what: &str, done: impl Fn(&ForwardSnapshot) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = forwarding(daemon);
+        if done(&now) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {now:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `n` traces, each a segment and an independent subsegment (as a service and its SDK send them); trace ids
+/// carry `seed` so that runs do not mix.
+fn traces(seed: u32, n: u32) -> (Vec<String>, Vec<String>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut ids = Vec::new();
+    let mut documents = Vec::new();
+    for i in 0..n {
+        let trace = format!("1-{now:08x}-{seed:08x}{i:016x}");
+        let segment = format!("{seed:08x}{i:08x}");
+        let sub = format!("{i:08x}{seed:08x}");
+        let start = now as f64 + 0.125;
+        documents.push(common::segment(
+            &trace,
+            &segment,
+            "checkout",
+            start,
+            Some(start + 0.5),
+            serde_json::json!({"http": {"request": {"method": "GET", "url": "http://shop/cart"},
+                                        "response": {"status": 200}},
+                               "annotations": {"user": "ada", "n": i}}),
+        ));
+        documents.push(common::subsegment(
+            &trace,
+            &sub,
+            &segment,
+            "inventory",
+            start + 0.25,
+            start + 0.375,
+        ));
+        ids.push(trace);
+    }
+    (ids, documents)
+}
+
+/// Every document of `traces` as X-Ray returns it from BatchGetTraces, parsed, sorted.
+async fn stored_in_xray(endpoint: &str, traces: &[String]) -> Vec<Value> {
+    let config = aws_sdk_xray::Config::builder()
+        .behavior_version(aws_sdk_xray::config::BehaviorVersion::latest())
+        .region(aws_sdk_xray::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_xray::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    let client = aws_sdk_xray::Client::from_conf(config);
+    let mut found = Vec::new();
+    for chunk in traces.chunks(5) {
+        let out = client
+            .batch_get_traces()
+            .set_trace_ids(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        for trace in out.traces() {
+            for segment in trace.segments() {
+                found.push(serde_json::from_str(segment.document().unwrap()).unwrap());
+            }
+        }
+    }
+    sort(found)
+}
+
+fn sort(mut documents: Vec<Value>) -> Vec<Value> {
+    documents.sort_by_key(|d| d["id"].as_str().unwrap_or_default().to_owned());
+    documents
+}
+
+fn parsed(documents: &[String]) -> Vec<Value> {
+    sort(
+        documents
+            .iter()
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_reach_xray_intact_and_stay_local() {
+    let moto = Moto::start();
+    let daemon = start(forward_config(&moto.url())).await;
+    let (ids, documents) = traces(1, 130);
+    send_documents(&daemon, &documents);
+    let stats = settle(&daemon, documents.len() as u64).await;
+    assert_eq!(
+        stats.stored,
+        documents.len() as u64,
+        "the local store keeps working"
+    );
+    wait_for(&daemon, "all forwarded", |f| {
+        f.sent == documents.len() as u64
+    })
+    .await;
+    assert_eq!(
+        forwarding(&daemon),
+        ForwardSnapshot {
+            sent: documents.len() as u64,
+            ..ForwardSnapshot::default()
+        }
+    );
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    let api: Value = common::api(&daemon, "/api/stats").await;
+    assert_eq!(api["forward"]["sent"], documents.len());
+    assert_eq!(api["forward"]["last_error"], Value::Null);
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_restarted_mid_run_gets_what_was_buffered() {
+    let first = Moto::start();
+    let proxy = Proxy::start(Some(first.port)).await;
+    let daemon = start(forward_config(&proxy.url)).await;
+    let (_, before) = traces(2, 10);
+    send_documents(&daemon, &before);
+    wait_for(&daemon, "first run forwarded", |f| f.sent == 20).await;
+
+    drop(first);
+    proxy.point_at(None);
+    let (ids, during) = traces(3, 40);
+    send_documents(&daemon, &during);
+    wait_for(&daemon, "failures seen", |f| {
+        f.retried > 0 && f.last_error.is_some()
+    })
+    .await;
+    assert_eq!(forwarding(&daemon).sent, 20);
+
+    let second = Moto::start();
+    proxy.point_at(Some(second.port));
+    wait_for(&daemon, "buffered delivered", |f| f.sent == 100).await;
+    let now = forwarding(&daemon);
+    assert_eq!((now.dropped, now.buffered_bytes), (0, 0));
+    assert!(now.last_error.unwrap().starts_with("cannot reach X-Ray"));
+    assert_eq!(stored_in_xray(&second.url(), &ids).await, parsed(&during));
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_server_errors_are_retried() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(Some(moto.port)).await;
+    proxy.faults.lock().unwrap().extend([
+        (400, "ThrottlingException"),
+        (503, "ServiceUnavailable"),
+        (500, "InternalFailure"),
+    ]);
+    let daemon = start(forward_config(&proxy.url)).await;
+    let (ids, documents) = traces(4, 5);
+    send_documents(&daemon, &documents);
+    wait_for(&daemon, "delivered", |f| f.sent == 10).await;
+    let now = forwarding(&daemon);
+    assert_eq!((now.retried, now.dropped), (30, 0));
+    assert_eq!(
+        now.last_error.as_deref(),
+        Some("X-Ray answered 500 InternalFailure: injected")
+    );
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_batch_is_dropped_and_counted() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(Some(moto.port)).await;
+    proxy
+        .faults
+        .lock()
+        .unwrap()
+        .push((400, "InvalidRequestException"));
+    let daemon = start(forward_config(&proxy.url)).await;
+    let (_, documents) = traces(5, 3);
+    send_documents(&daemon, &documents);
+    wait_for(&daemon, "dropped", |f| f.dropped == 6).await;
+    let now = forwarding(&daemon);
+    assert_eq!((now.sent, now.retried, now.buffered_bytes), (0, 0, 0));
+    daemon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_buffer_drops_and_counts_then_delivers_the_rest() {
+    let proxy = Proxy::start(None).await;
+    let mut config = forward_config(&proxy.url);
+    config.buffer_bytes = 4096;
+    let daemon = start(config).await;
+    let (_, documents) = traces(6, 40);
+    send_documents(&daemon, &documents);
+    settle(&daemon, documents.len() as u64).await;
+    let held = forwarding(&daemon);
+    assert!(held.dropped > 0, "{held:?}");
+    assert!(held.buffered_bytes <= 4096, "{held:?}");
+
+    let moto = Moto::start();
+    proxy.point_at(Some(moto.port));
+    wait_for(&daemon, "the rest delivered", |f| {
+        f.sent + f.dropped == documents.len() as u64
+    })
+    .await;
+    let now = forwarding(&daemon);
+    assert_eq!((now.dropped, now.buffered_bytes), (held.dropped, 0));
+    daemon.shutdown().await.unwrap();
+}
