@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: receive segments over UDP, store them, serve them as JSON.
-    Daemon(daemon::DaemonArgs),
+    Daemon(Box<daemon::DaemonArgs>),
     /// Follow new traces from a running daemon and print them as trees.
     Tail(tail::TailArgs),
     /// Start the daemon with three instrumented demo services, send traffic through them, and print the
@@ -51,7 +51,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(cli.verbose);
     match cli.command {
-        Command::Daemon(args) => daemon::run(args),
+        Command::Daemon(args) => daemon::run(*args),
         Command::Tail(args) => tail::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Demo(args) => crate::demo::run(args),
