@@ -405,3 +405,163 @@ async fn a_full_buffer_drops_and_counts_then_delivers_the_rest() {
     assert_eq!((now.dropped, now.buffered_bytes), (held.dropped, 0));
     daemon.shutdown().await.unwrap();
 }
+
+const XRAY: &str = env!("CARGO_BIN_EXE_xray");
+
+/// `xray daemon` with the environment's AWS settings removed, then `env` set.
+fn xray_daemon(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(XRAY);
+    command.arg("daemon").args(args);
+    for name in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_XRAY",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+#[test]
+fn missing_settings_and_roles_are_clear_errors() {
+    let local = [
+        "--memory",
+        "-b",
+        "127.0.0.1:0",
+        "--api-address",
+        "127.0.0.1:0",
+    ];
+    let cases: [(&[&str], &[(&str, &str)], &str); 3] = [
+        (
+            &["--forward"],
+            &[],
+            "xray: forwarding needs a region: --region or AWS_REGION\n",
+        ),
+        (
+            &["--forward", "-n", "us-east-1"],
+            &[("AWS_SECRET_ACCESS_KEY", "x")],
+            "xray: forwarding needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n",
+        ),
+        (
+            &["--forward", "-r", "arn:aws:iam::123456789012:role/xray"],
+            &[],
+            "xray: --role-arn arn:aws:iam::123456789012:role/xray: assuming a role is not supported; put the \
+             role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN instead\n",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let out = xray_daemon(&[local.as_slice(), args].concat(), env)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_forwards_with_the_official_daemons_flags() {
+    let moto = Moto::start();
+    let mut child = xray_daemon(
+        &[
+            "--forward",
+            "-n",
+            "us-east-1",
+            "--bind",
+            "127.0.0.1:0",
+            "--bind-tcp",
+            "127.0.0.1:0",
+            "--api-address",
+            "127.0.0.1:0",
+            "--memory",
+            "-o",
+            "--buffer-memory",
+            "4",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", &moto.url()),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let after = |marker: &str, end: char| {
+        line.split(marker)
+            .nth(1)
+            .unwrap()
+            .split(end)
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let udp = after("udp://", ',');
+    let api = format!("http://{}", after("viewer on http://", '/'));
+    let (ids, documents) = traces(7, 2);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for d in &documents {
+        socket
+            .send_to(&common::datagram(d.as_bytes()), &udp)
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let api = api.clone();
+        let stats: Value = tokio::task::spawn_blocking(move || {
+            xray_daemon::cli::http::get_json(&api, "/api/stats", Duration::from_secs(10)).unwrap()
+        })
+        .await
+        .unwrap();
+        if stats["forward"]["sent"] == 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// Documents forwarded per second, end to end from UDP into moto: `cargo test -p xray-daemon --test forward
+/// -- --ignored --nocapture forward_throughput`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement"]
+async fn forward_throughput() {
+    let moto = Moto::start();
+    let daemon = start(forward_config(&moto.url())).await;
+    let (_, documents) = traces(8, 5000);
+    let began = Instant::now();
+    for chunk in documents.chunks(1000) {
+        send_documents(&daemon, chunk);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = settle(&daemon, documents.len() as u64).await;
+    wait_for(&daemon, "all forwarded", |f| {
+        f.sent + f.dropped == stats.stored
+    })
+    .await;
+    let elapsed = began.elapsed();
+    let now = forwarding(&daemon);
+    println!(
+        "forwarded {} documents ({} dropped, {} retried) in {:.2} s: {:.0} documents/s",
+        now.sent,
+        now.dropped,
+        now.retried,
+        elapsed.as_secs_f64(),
+        now.sent as f64 / elapsed.as_secs_f64()
+    );
+    daemon.shutdown().await.unwrap();
+}
