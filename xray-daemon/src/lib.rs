@@ -5,6 +5,7 @@
 //! shared rules of [`xray_sdk_types`], assembles independent subsegments into their traces in any arrival order,
 //! stores traces in SQLite (a file, or memory), and serves them as JSON on HTTP `127.0.0.1:2001`, along with a
 //! web viewer (trace list, waterfall, service map) at `http://127.0.0.1:2001/`.
+//! With `--forward` it also sends every valid document on to AWS X-Ray.
 //! The `xray` binary wraps it: `xray daemon`, `xray tail`, `xray validate`.
 //!
 //! # Quickstart: in-process
@@ -20,6 +21,35 @@
 //! daemon.shutdown().await?; // stores everything received, then stops
 //! # Ok(()) }
 //! ```
+//!
+//! # Forwarding to AWS X-Ray
+//! With `xray daemon --forward` (or [`Config::forward`]), every valid document also goes to AWS X-Ray's
+//! `PutTraceSegments`, so the daemon can stand in for the X-Ray daemon in production; the local store and viewer
+//! keep working beside it. The region comes from `--region`/`-n` or `AWS_REGION`, the endpoint from
+//! `--endpoint`, `AWS_ENDPOINT_URL_XRAY` or `AWS_ENDPOINT_URL` (else the region's public one), and the
+//! credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (no profiles, instance
+//! roles or `--role-arn`: those are refused with a message). Batching, retries and the bounded buffer are
+//! described in [`forward`]; `GET /api/stats` shows them under `forward`. The sampling API keeps serving local
+//! rules while forwarding. The official daemon's flags `-b`/`--bind`, `-t`/`--bind-tcp`, `-n`/`--region`,
+//! `-m`/`--buffer-memory` and `-o`/`--local-mode` are accepted; its configuration file (`-c`) is not.
+//! `packaging/` holds a `Dockerfile` and a systemd unit.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), xray_daemon::Error> {
+//! use xray_daemon::forward::ForwardConfig;
+//! use xray_daemon::{Config, Daemon};
+//!
+//! let mut forward = ForwardConfig::new("us-east-1", "AKIDEXAMPLE", "secret");
+//! forward.endpoint = Some("http://127.0.0.1:4566".to_owned()); // a local X-Ray API, e.g. moto
+//! let daemon = Daemon::start(Config { forward: Some(forward), ..Config::ephemeral() }).await?;
+//! println!("{:?}", daemon.stats().forward);
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//! | feature | default | what |
+//! |---|---|---|
+//! | `tls` | on | HTTPS (rustls with ring) for forwarding to AWS; without it `--forward` reaches only `http://` endpoints |
 //!
 //! # What a crash loses
 //! A clean stop ([`DaemonHandle::shutdown`], SIGINT, SIGTERM) writes everything received. A crash of the daemon
@@ -45,7 +75,8 @@
 //! datagram charged what it really costs, and no datagram waits more than [`Config::max_write_delay`] to be
 //! written: what does not fit is dropped and counted), a processing thread (framing, JSON, validation) and the store's writer
 //! (one transaction per batch). The HTTP servers run on the Tokio runtime that called [`Daemon::start`], and run
-//! store queries on its blocking pool.
+//! store queries on its blocking pool. Forwarding runs as tasks on the same runtime, fed by the processing thread
+//! without ever blocking it.
 
 pub mod api;
 pub mod cli;

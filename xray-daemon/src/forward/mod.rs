@@ -227,7 +227,7 @@ pub struct ForwardQueue {
 }
 
 impl ForwardQueue {
-    /// A queue charging `stats`' buffer up to `max_bytes`, and its receiving end for [`run`].
+    /// A queue charging `stats`' buffer up to `max_bytes`, and its receiving end for the forwarding task.
     pub fn new(
         stats: Arc<ForwardStats>,
         max_bytes: usize,
