@@ -313,6 +313,19 @@ async fn documents_reach_xray_intact_and_stay_local() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_delivers_what_is_held() {
+    let moto = Moto::start();
+    let daemon = start(forward_config(&moto.url())).await;
+    let (ids, documents) = traces(9, 20);
+    send_documents(&daemon, &documents);
+    settle(&daemon, documents.len() as u64).await;
+    // The batch is not full and its second is not over: the stop sends it.
+    let stats = daemon.shutdown().await.unwrap();
+    assert_eq!(stats.forward.unwrap().sent, documents.len() as u64);
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_restarted_mid_run_gets_what_was_buffered() {
     let first = Moto::start();
     let proxy = Proxy::start(Some(first.port)).await;

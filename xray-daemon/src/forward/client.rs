@@ -62,3 +62,24 @@ fn https_client() -> Result<aws_sdk_xray::config::SharedHttpClient, String> {
             .to_owned(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn the_public_endpoint_needs_https_and_gets_it() {
+        let config = ForwardConfig::new("eu-west-1", "AKIDEXAMPLE", "secret");
+        assert!(build_client(&config).is_ok());
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_only_http_endpoints_work() {
+        let mut config = ForwardConfig::new("eu-west-1", "AKIDEXAMPLE", "secret");
+        assert!(build_client(&config).unwrap_err().contains("`tls` feature"));
+        config.endpoint = Some("http://127.0.0.1:4566".to_owned());
+        assert!(build_client(&config).is_ok());
+    }
+}
