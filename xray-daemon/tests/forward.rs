@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -577,4 +578,50 @@ async fn forward_throughput() {
         now.sent as f64 / elapsed.as_secs_f64()
     );
     daemon.shutdown().await.unwrap();
+}
+
+/// The viewer's header shows forwarding's counters, and the last error on hover.
+#[test]
+fn the_viewer_header_shows_forwarding() {
+    let Some(browser) = webdriver::browser_or_skip("the_viewer_header_shows_forwarding") else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = Moto::start();
+    let proxy = runtime.block_on(Proxy::start(Some(moto.port)));
+    let daemon = runtime.block_on(start(forward_config(&proxy.url)));
+    let (_, documents) = traces(10, 1);
+    send_documents(&daemon, &documents);
+    runtime.block_on(wait_for(&daemon, "sent", |f| f.sent == 2));
+
+    let profile = common::temp_dir("chromium-profile-forward");
+    let session = webdriver::Session::start(&browser, &profile);
+    session.goto(&format!("http://{}/", daemon.api_address()));
+    let title = || session.execute("return document.getElementById('counters').title", vec![]);
+    session.wait_for_texts("#counters", "forwarding's counters", |t| {
+        t.len() == 1 && t[0].ends_with(" · to X-Ray: 2 sent, 0 retried, 0 dropped")
+    });
+    assert_eq!(title(), "");
+
+    proxy
+        .faults
+        .lock()
+        .unwrap()
+        .push((503, "ServiceUnavailable"));
+    let (_, more) = traces(11, 1);
+    send_documents(&daemon, &more);
+    runtime.block_on(wait_for(&daemon, "sent after a retry", |f| f.sent == 4));
+    session.wait_for_texts("#counters", "forwarding's counters after a retry", |t| {
+        t.len() == 1 && t[0].ends_with(" · to X-Ray: 4 sent, 2 retried, 0 dropped")
+    });
+    assert_eq!(
+        title(),
+        "last forwarding error: X-Ray answered 503 ServiceUnavailable: injected"
+    );
+    drop(session);
+    runtime.block_on(daemon.shutdown()).unwrap();
 }

@@ -58,7 +58,13 @@ async function refreshCounters() {
     const stats = await getJSON("/api/stats");
     counters.textContent =
       `${stats.store.traces} traces · ${stats.received} received · ${stats.stored} stored · ` +
-      `${stats.invalid_total} invalid` + (stats.dropped ? ` · ${stats.dropped} dropped` : "");
+      `${stats.invalid_total} invalid` + (stats.dropped ? ` · ${stats.dropped} dropped` : "") +
+      (stats.forward
+        ? ` · to X-Ray: ${stats.forward.sent} sent, ${stats.forward.retried} retried, ${stats.forward.dropped} dropped`
+        : "");
+    counters.title = stats.forward && stats.forward.last_error
+      ? `last forwarding error: ${stats.forward.last_error}`
+      : "";
     counters.classList.remove("error");
   } catch (error) {
     counters.textContent = `daemon unreachable: ${error.message}`;
