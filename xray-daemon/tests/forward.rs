@@ -450,7 +450,8 @@ fn missing_settings_and_roles_are_clear_errors() {
         "--api-address",
         "127.0.0.1:0",
     ];
-    let cases: [(&[&str], &[(&str, &str)], &str); 3] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 3] = [
         (
             &["--forward"],
             &[],

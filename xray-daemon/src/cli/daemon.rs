@@ -62,12 +62,13 @@ pub struct DaemonArgs {
         long = "buffer-size-mb",
         short = 'm',
         alias = "buffer-memory",
-        default_value_t = 16
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u64).range(1..)
     )]
-    pub buffer_size_mb: usize,
+    pub buffer_size_mb: u64,
     /// The most PutTraceSegments calls in flight at once.
-    #[arg(long = "concurrency", default_value_t = 8)]
-    pub concurrency: usize,
+    #[arg(long = "concurrency", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
     /// Accepted for the X-Ray daemon's sake: this daemon never reads EC2 instance metadata anyway.
     #[arg(long = "local-mode", short = 'o')]
     pub local_mode: bool,
@@ -92,8 +93,9 @@ impl DaemonArgs {
             return Ok(None);
         }
         let mut config = ForwardConfig::from_env(self.region.as_deref(), self.endpoint.as_deref())?;
-        config.buffer_bytes = self.buffer_size_mb.saturating_mul(1024 * 1024);
-        config.concurrency = self.concurrency.max(1);
+        config.buffer_bytes =
+            usize::try_from(self.buffer_size_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        config.concurrency = usize::from(self.concurrency);
         Ok(Some(config))
     }
 

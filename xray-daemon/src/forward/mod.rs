@@ -75,8 +75,8 @@ impl std::fmt::Debug for ForwardConfig {
 }
 
 impl ForwardConfig {
-    /// A configuration with the X-Ray daemon's defaults (16 MiB of buffer, 8 calls in flight) for these
-    /// credentials.
+    /// A configuration for these credentials: 16 MiB of buffer, 8 calls in flight (as the X-Ray daemon), up
+    /// to 30 s between attempts, 10 s per attempt.
     pub fn new(region: &str, access_key_id: &str, secret_access_key: &str) -> ForwardConfig {
         ForwardConfig {
             region: region.to_owned(),
@@ -182,8 +182,8 @@ impl ForwardStats {
     }
 
     /// Gives back what `documents` were charged.
-    pub fn release(&self, documents: &[Document]) {
-        let bytes: usize = documents.iter().map(Document::cost).sum();
+    pub fn release(&self, documents: &[ForwardDocument]) {
+        let bytes: usize = documents.iter().map(ForwardDocument::cost).sum();
         self.buffered.fetch_sub(bytes, Ordering::AcqRel);
     }
 
@@ -205,14 +205,14 @@ impl ForwardStats {
 
 /// One document waiting to be forwarded.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub struct ForwardDocument {
     /// Its `id`, to match X-Ray's list of unprocessed documents.
     pub id: String,
     /// The document as received.
     pub body: String,
 }
 
-impl Document {
+impl ForwardDocument {
     fn cost(&self) -> usize {
         self.body.len() + self.id.len() + DOCUMENT_OVERHEAD
     }
@@ -221,7 +221,7 @@ impl Document {
 /// The processing thread's end of forwarding: never blocks, drops and counts what does not fit the buffer.
 #[derive(Debug, Clone)]
 pub struct ForwardQueue {
-    sender: mpsc::UnboundedSender<Document>,
+    sender: mpsc::UnboundedSender<ForwardDocument>,
     stats: Arc<ForwardStats>,
     max_bytes: usize,
 }
@@ -231,7 +231,7 @@ impl ForwardQueue {
     pub fn new(
         stats: Arc<ForwardStats>,
         max_bytes: usize,
-    ) -> (ForwardQueue, mpsc::UnboundedReceiver<Document>) {
+    ) -> (ForwardQueue, mpsc::UnboundedReceiver<ForwardDocument>) {
         let (sender, receiver) = mpsc::unbounded_channel();
         (
             ForwardQueue {
@@ -249,7 +249,7 @@ impl ForwardQueue {
             self.stats.add_dropped(1);
             return;
         };
-        let document = Document {
+        let document = ForwardDocument {
             id: id.to_owned(),
             body: body.to_owned(),
         };

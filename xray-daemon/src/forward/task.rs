@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::{BATCH_WAIT, DROP_LOG_INTERVAL, Document, ForwardStats, MAX_BATCH};
+use super::{BATCH_WAIT, DROP_LOG_INTERVAL, ForwardDocument, ForwardStats, MAX_BATCH};
 
 /// The first backoff; each retry doubles it, up to the configured cap.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -22,7 +22,7 @@ const MAX_UNPROCESSED_RETRIES: u32 = 5;
 /// Batches the documents of `queue` and sends them until the queue's senders are gone and everything is
 /// delivered or given up.
 pub(crate) async fn run(
-    mut queue: mpsc::UnboundedReceiver<Document>,
+    mut queue: mpsc::UnboundedReceiver<ForwardDocument>,
     client: aws_sdk_xray::Client,
     stats: Arc<ForwardStats>,
     concurrency: usize,
@@ -131,7 +131,7 @@ fn backoff(attempt: u32, max: Duration) -> Duration {
 async fn send(
     client: &aws_sdk_xray::Client,
     stats: &ForwardStats,
-    mut documents: Vec<Document>,
+    mut documents: Vec<ForwardDocument>,
     max_backoff: Duration,
 ) {
     let mut attempt = 0;
@@ -149,7 +149,7 @@ async fn send(
                     .iter()
                     .filter_map(|u| u.id())
                     .collect();
-                let (again, done): (Vec<Document>, Vec<Document>) = documents
+                let (again, done): (Vec<ForwardDocument>, Vec<ForwardDocument>) = documents
                     .into_iter()
                     .partition(|d| unprocessed.contains(d.id.as_str()));
                 stats.add_sent(done.len());
