@@ -84,6 +84,65 @@ pub fn assert_schema_valid(document: &serde_json::Value) {
     assert!(errors.is_empty(), "schema errors {errors:?} in {document}");
 }
 
+/// A local AWS API emulator (`moto_server`, from PyPI's `moto[server]`) on a free loopback port it picked itself,
+/// stopped when dropped. For the tests of the AWS integrations and the daemon's forwarding.
+///
+/// # Panics
+/// When `moto_server` cannot be started or does not say where it listens (install it with
+/// `pip install 'moto[server]'`; `.ci/install-deps` does).
+#[derive(Debug)]
+pub struct Moto {
+    child: std::process::Child,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts one and waits until it listens.
+    pub fn start() -> Moto {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto_server (pip install 'moto[server]'): {e}")
+            });
+        let Some(stderr) = child.stderr.take() else {
+            panic!("moto_server's log is not readable")
+        };
+        let mut lines = BufReader::new(stderr).lines();
+        let port = loop {
+            let line = match lines.next() {
+                Some(Ok(line)) => line,
+                other => panic!("moto_server stopped before saying where it listens: {other:?}"),
+            };
+            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
+                break rest
+                    .trim()
+                    .parse::<u16>()
+                    .unwrap_or_else(|e| panic!("moto_server's address {line:?}: {e}"));
+            }
+        };
+        // Keep reading its log so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Moto { child, port }
+    }
+
+    /// Its endpoint URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

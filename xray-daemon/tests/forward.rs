@@ -7,7 +7,7 @@ mod common;
 mod webdriver;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,46 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xray_daemon::forward::{ForwardConfig, ForwardSnapshot};
 use xray_daemon::{Config, Daemon, DaemonHandle};
-
-/// A `moto_server` on a port it chose itself (`-p 0`, read from its banner), stopped on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("moto_server runs (pip install 'moto[server]')");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("moto_server printed its address")
-                .unwrap();
-            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
-                break rest.trim().parse::<u16>().unwrap();
-            }
-        };
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Moto { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use xray_sdk_testdata::Moto;
 
 /// A loopback proxy on a port it holds, in front of whichever moto is current (none: connections are closed
 /// unanswered), answering scripted faults first.

@@ -3,8 +3,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,45 +17,8 @@ use xray_sdk_core::Recorder;
 use xray_sdk_core::config::MapEnv;
 use xray_sdk_core::emitter::MemoryEmitter;
 use xray_sdk_core::sampling::{AlwaysSample, NeverSample};
+pub use xray_sdk_testdata::Moto;
 use xray_sdk_types::Document;
-
-/// A `moto_server` on a loopback port it chose itself (`-p 0`; the port is read from its banner), stopped on drop.
-pub struct Moto {
-    child: Child,
-    pub port: u16,
-}
-
-impl Moto {
-    pub fn start() -> Moto {
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("moto_server runs (pip install 'moto[server]')");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("moto_server printed its address")
-                .unwrap();
-            if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
-                break rest.trim().parse::<u16>().unwrap();
-            }
-        };
-        // Keep reading its log so that it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        Moto { child, port }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What the proxy does with the next request.
 #[derive(Debug, Clone)]

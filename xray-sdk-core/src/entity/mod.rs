@@ -602,7 +602,7 @@ impl Entity {
 
     /// Sets the fields of `aws` that `aws` holds, keeping the others.
     pub fn set_aws(&self, aws: Aws) {
-        self.with_document(|doc| merge_aws(doc.aws_mut(), aws));
+        self.with_document(|doc| doc.aws_mut().merge(aws));
     }
 
     /// Marks a client error.
@@ -772,27 +772,4 @@ fn working_directory() -> Option<String> {
             .map(|p| p.display().to_string())
     })
     .clone()
-}
-
-fn merge_aws(into: &mut Aws, from: Aws) {
-    macro_rules! take {
-        ($($f:ident),*) => {$( if from.$f.is_some() { into.$f = from.$f; } )*};
-    }
-    take!(
-        account_id,
-        operation,
-        region,
-        request_id,
-        retries,
-        queue_url,
-        table_name,
-        resource_names,
-        ec2,
-        ecs,
-        eks,
-        elastic_beanstalk,
-        cloudwatch_logs,
-        xray
-    );
-    into.extra.extend(from.extra);
 }

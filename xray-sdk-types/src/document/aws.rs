@@ -57,6 +57,58 @@ pub struct Aws {
     pub extra: Map<String, Value>,
 }
 
+impl Aws {
+    /// Takes every field that `other` sets, keeping the others, and adds its extra fields.
+    ///
+    /// ```
+    /// use xray_sdk_types::document::Aws;
+    ///
+    /// let mut aws = Aws { region: Some("eu-west-1".into()), ..Aws::default() };
+    /// aws.merge(Aws { operation: Some("GetItem".into()), ..Aws::default() });
+    /// assert_eq!((aws.region.as_deref(), aws.operation.as_deref()), (Some("eu-west-1"), Some("GetItem")));
+    /// ```
+    pub fn merge(&mut self, other: Aws) {
+        // Every field named, so that a field added later cannot be forgotten here.
+        let Aws {
+            account_id,
+            operation,
+            region,
+            request_id,
+            retries,
+            queue_url,
+            table_name,
+            resource_names,
+            ec2,
+            ecs,
+            eks,
+            elastic_beanstalk,
+            cloudwatch_logs,
+            xray,
+            extra,
+        } = other;
+        macro_rules! take {
+            ($($field:ident),*) => {$( if $field.is_some() { self.$field = $field; } )*};
+        }
+        take!(
+            account_id,
+            operation,
+            region,
+            request_id,
+            retries,
+            queue_url,
+            table_name,
+            resource_names,
+            ec2,
+            ecs,
+            eks,
+            elastic_beanstalk,
+            cloudwatch_logs,
+            xray
+        );
+        self.extra.extend(extra);
+    }
+}
+
 /// `aws.ec2`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ec2 {
