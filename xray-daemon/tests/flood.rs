@@ -15,8 +15,11 @@ const TRACES: u32 = 10_000;
 /// One sender per document of each trace: the segment, then four independent subsegments under it.
 const SENDERS: u32 = 5;
 /// How far the senders may run ahead of the daemon's store (past `max_write_delay` of backlog, the daemon drops
-/// rather than queues: senders faster than the store for long lose documents, by design).
-const WINDOW: u64 = 1_000;
+/// rather than queues: senders faster than the store for long lose documents, by design). The kernel charges a
+/// loopback datagram about four times its size against the socket's receive buffer: 500 datagrams of this size
+/// (with each sender checking every 10) stay well inside the 4 MiB asked for, even while the daemon's threads
+/// wait for a busy machine's cores.
+const WINDOW: u64 = 500;
 
 fn trace_id(n: u32) -> String {
     format!("1-5759e988-{n:024x}")
@@ -64,7 +67,7 @@ async fn fifty_thousand_datagrams_from_five_senders_are_all_stored() {
                         .send_to(&document(trace, part), daemon.udp_address())
                         .unwrap();
                     let n = sent.fetch_add(1, Ordering::Relaxed) + 1;
-                    if i % 100 == 0 {
+                    if i % 10 == 0 {
                         while n.saturating_sub(daemon.stats().stored) > WINDOW {
                             std::thread::sleep(Duration::from_micros(200));
                         }
