@@ -48,17 +48,26 @@ impl Daemon {
         )?);
         let store = Store::open(&config.store)?;
         let forward_client = match &config.forward {
-            Some(forward) => Some(forward::build_client(forward).map_err(Error::Forward)?),
+            Some(forward) => Some(forward::connect(forward).await.map_err(Error::Forward)?),
             None => None,
         };
         let mut stats = Stats::new(config.max_queued_bytes);
         let mut forward_queue = None;
         let mut forward_task = None;
+        let proxy = forward_client.clone().map(sampling::XrayProxy::new);
         if let (Some(forward), Some(client)) = (&config.forward, forward_client) {
             let forward_stats = Arc::new(ForwardStats::default());
             stats = stats.with_forward(forward_stats.clone());
             let (queue, receiver) = ForwardQueue::new(forward_stats.clone(), forward.buffer_bytes);
             forward_queue = Some(queue);
+            log::info!(
+                "forwarding to AWS X-Ray in {} ({}); the sampling API passes requests on to it",
+                client
+                    .config()
+                    .region()
+                    .map_or_else(|| "no region".to_owned(), ToString::to_string),
+                forward.endpoint.as_deref().unwrap_or("its public endpoint")
+            );
             forward_task = Some(tokio::spawn(forward::run(
                 receiver,
                 client,
@@ -66,11 +75,6 @@ impl Daemon {
                 forward.concurrency,
                 forward.max_backoff,
             )));
-            log::info!(
-                "forwarding to AWS X-Ray in {} ({})",
-                forward.region,
-                forward.endpoint.as_deref().unwrap_or("its public endpoint")
-            );
         }
         let stats = Arc::new(stats);
         let stop = Arc::new(AtomicBool::new(false));
@@ -129,7 +133,7 @@ impl Daemon {
             ),
             api::serve(
                 sampling_listener,
-                sampling::router(sampling.clone()),
+                sampling::router(sampling.clone(), proxy),
                 config.http_limits,
                 shutdown_rx.clone(),
             ),

@@ -45,7 +45,7 @@ pub enum Error {
     #[error("{0}")]
     SamplingRules(#[from] xray_sdk_types::sampling::LocalRulesFileError),
     /// Forwarding to AWS X-Ray cannot be set up (the message says why).
-    #[error("forwarding: {0}")]
+    #[error("{0}")]
     Forward(String),
     /// A worker thread ended abnormally.
     #[error("the {0} thread panicked")]

@@ -25,13 +25,23 @@
 //! # Forwarding to AWS X-Ray
 //! With `xray daemon --forward` (or [`Config::forward`]), every valid document also goes to AWS X-Ray's
 //! `PutTraceSegments`, so the daemon can stand in for the X-Ray daemon in production; the local store and viewer
-//! keep working beside it. The region comes from `--region`/`-n` or `AWS_REGION`, the endpoint from
-//! `--endpoint`, `AWS_ENDPOINT_URL_XRAY` or `AWS_ENDPOINT_URL` (else the region's public one), and the
-//! credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (no profiles, instance
-//! roles or `--role-arn`: those are refused with a message). Batching, retries and the bounded buffer are
-//! described in [`forward`]; `GET /api/stats` shows them under `forward`. The sampling API keeps serving local
-//! rules while forwarding. The official daemon's flags `-b`/`--bind`, `-t`/`--bind-tcp`, `-n`/`--region`,
-//! `-m`/`--buffer-memory` and `-o`/`--local-mode` are accepted; its configuration file (`-c`) is not.
+//! keep working beside it. Batching, retries and the bounded buffer are described in [`forward`];
+//! `GET /api/stats` shows them under `forward`.
+//!
+//! - **Region and credentials** are found as every AWS SDK finds them ([`forward::connect`]): `--region`/`-n`,
+//!   `AWS_REGION`, the profile, the EC2 instance; credentials from the environment, the profile files (SSO and
+//!   `credential_process` included), a web identity token, the container's endpoint, the EC2 instance profile.
+//!   `--role-arn`/`-r` assumes a role with them (STS `AssumeRole`, renewed before expiry). `-o`/`--local-mode`
+//!   never reads EC2 instance metadata. The endpoint is `--endpoint`, `AWS_ENDPOINT_URL_XRAY` or
+//!   `AWS_ENDPOINT_URL`, else the region's public one.
+//! - **Centralized sampling**: while forwarding, the sampling API passes `GetSamplingRules` and
+//!   `GetSamplingTargets` on to X-Ray, signed ([`sampling::XrayProxy`]); without forwarding it serves local rules.
+//! - **A drop-in for the X-Ray daemon**: its flags `-b`/`--bind`, `-t`/`--bind-tcp`, `-n`/`--region`,
+//!   `-m`/`--buffer-memory`, `-o`/`--local-mode`, `-r`/`--role-arn`, `-l`/`--log-level`, `-f`/`--log-file` and
+//!   `-c`/`--config` (its YAML file, every key of version 2: [`cli::config_file`]) work, and `xray` given options
+//!   but no subcommand runs as that daemon does (`xray -o -n us-east-2` is `xray daemon --forward -o -n
+//!   us-east-2`). What this daemon does not do (`-a`/`ResourceARN`, `-p`/`ProxyAddress`, `NoVerifySSL: true`)
+//!   is refused with the reason, never ignored.
 //! `packaging/` holds a `Dockerfile` and a systemd unit.
 //!
 //! ```no_run

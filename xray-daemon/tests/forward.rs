@@ -27,6 +27,8 @@ struct Proxy {
     url: String,
     upstream: Arc<AtomicU16>,
     faults: Arc<Mutex<Vec<(u16, &'static str)>>>,
+    /// Every request passed on: its head and body.
+    seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Proxy {
@@ -36,6 +38,7 @@ impl Proxy {
             url: format!("http://{}", listener.local_addr().unwrap()),
             upstream: Arc::new(AtomicU16::new(upstream.unwrap_or(0))),
             faults: Arc::default(),
+            seen: Arc::default(),
         };
         let p = proxy.clone();
         tokio::spawn(async move {
@@ -76,6 +79,10 @@ impl Proxy {
             return;
         };
         let head = String::from_utf8_lossy(&head).into_owned();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((head.clone(), String::from_utf8_lossy(&body).into_owned()));
         let mut out = String::new();
         for line in head.split("\r\n") {
             if !line.to_ascii_lowercase().starts_with("connection:") {
@@ -383,10 +390,10 @@ async fn a_full_buffer_drops_and_counts_then_delivers_the_rest() {
 
 const XRAY: &str = env!("CARGO_BIN_EXE_xray");
 
-/// `xray daemon` with the environment's AWS settings removed, then `env` set.
-fn xray_daemon(args: &[&str], env: &[(&str, &str)]) -> Command {
+/// `xray` with `args`, the environment's AWS settings removed (profiles included: an empty home), then `env` set.
+fn xray(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(XRAY);
-    command.arg("daemon").args(args);
+    command.args(args);
     for name in [
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
@@ -395,39 +402,77 @@ fn xray_daemon(args: &[&str], env: &[(&str, &str)]) -> Command {
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL",
         "AWS_ENDPOINT_URL_XRAY",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     ] {
         command.env_remove(name);
     }
+    let home = std::env::temp_dir().join("xray-forward-tests-empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    command
+        .env("HOME", &home)
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE");
     command.envs(env.iter().copied());
     command
 }
 
+/// `xray daemon` with `args`, as [`xray`].
+fn xray_daemon(args: &[&str], env: &[(&str, &str)]) -> Command {
+    xray(&[&["daemon"], args].concat(), env)
+}
+
 #[test]
-fn missing_settings_and_roles_are_clear_errors() {
+fn missing_settings_and_unsupported_options_are_clear_errors() {
     let local = [
         "--memory",
         "-b",
         "127.0.0.1:0",
         "--api-address",
         "127.0.0.1:0",
+        "-o",
     ];
-    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case<'_>; 3] = [
+    let config =
+        std::env::temp_dir().join(format!("xray-forward-tests-{}.yaml", std::process::id()));
+    std::fs::write(&config, "Region: us-east-1\nNoVerifySSL: true\n").unwrap();
+    let config_arg = config.to_str().unwrap();
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], String);
+    let cases: [Case<'_>; 5] = [
         (
             &["--forward"],
             &[],
-            "xray: forwarding needs a region: --region or AWS_REGION\n",
+            "xray: forwarding needs a region: --region, AWS_REGION, the profile's region\n".to_owned(),
         ),
         (
             &["--forward", "-n", "us-east-1"],
             &[("AWS_SECRET_ACCESS_KEY", "x")],
-            "xray: forwarding needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n",
+            "xray: forwarding needs credentials: none in the environment (AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY), the profile files, a web identity token, the container's credentials\n"
+                .to_owned(),
         ),
         (
-            &["--forward", "-r", "arn:aws:iam::123456789012:role/xray"],
+            &["-a", "arn:aws:ec2:us-east-1:123456789012:instance/i-1"],
             &[],
-            "xray: --role-arn arn:aws:iam::123456789012:role/xray: assuming a role is not supported; put the \
-             role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN instead\n",
+            "xray: --resource-arn arn:aws:ec2:us-east-1:123456789012:instance/i-1: not supported (it labels the \
+             daemon's own telemetry records, which this daemon does not send); remove it\n"
+                .to_owned(),
+        ),
+        (
+            &["-p", "http://proxy:3128"],
+            &[],
+            "xray: --proxy-address http://proxy:3128: sending to X-Ray through a proxy is not supported\n"
+                .to_owned(),
+        ),
+        (
+            &["-c", config_arg],
+            &[],
+            format!(
+                "xray: configuration file {config_arg}: NoVerifySSL: true is not supported: TLS certificates \
+                 are always checked\n"
+            ),
         ),
     ];
     for (args, env, expected) in cases {
@@ -437,6 +482,69 @@ fn missing_settings_and_roles_are_clear_errors() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{args:?}");
     }
+    let _ = std::fs::remove_file(config);
+}
+
+/// The first line `xray` prints: its UDP address and its API's URL. Its standard error (piped) is kept, and
+/// shown if that line never comes.
+fn addresses(child: &mut std::process::Child) -> (String, String) {
+    let mut pipe = child.stderr.take().unwrap();
+    // Drained all along, so that the daemon never blocks on a full pipe; read whole once the daemon is gone.
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut pipe, &mut text);
+        String::from_utf8_lossy(&text).into_owned()
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if !line.contains("udp://") {
+        let _ = child.wait();
+        panic!(
+            "xray printed {line:?}; its stderr: {}",
+            stderr.join().unwrap()
+        );
+    }
+    let after = |marker: &str, end: char| {
+        let rest = line.split(marker).nth(1).unwrap();
+        rest.split(end).next().unwrap().to_owned()
+    };
+    (
+        after("udp://", ','),
+        format!("http://{}", after("viewer on http://", '/')),
+    )
+}
+
+/// Sends `documents` to `udp` and waits until the daemon at `api` has forwarded `sent` documents.
+async fn forwarded_by_the_binary(udp: &str, api: &str, documents: &[String], sent: u64) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for d in documents {
+        socket
+            .send_to(&common::datagram(d.as_bytes()), udp)
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let api = api.to_owned();
+        let stats: Value = tokio::task::spawn_blocking(move || {
+            xray_daemon::cli::http::get_json(&api, "/api/stats", Duration::from_secs(10)).unwrap()
+        })
+        .await
+        .unwrap();
+        if stats["forward"]["sent"] == sent {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -465,50 +573,120 @@ async fn the_binary_forwards_with_the_official_daemons_flags() {
         ],
     )
     .stdout(Stdio::piped())
-    .stderr(Stdio::null())
+    .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let after = |marker: &str, end: char| {
-        line.split(marker)
+    let (udp, api) = addresses(&mut child);
+    let (ids, documents) = traces(7, 2);
+    forwarded_by_the_binary(&udp, &api, &documents, 4).await;
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    stop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_command_line_and_configuration_file_forward() {
+    let moto = Moto::start();
+    let config = std::env::temp_dir().join(format!(
+        "xray-forward-tests-cfg-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(
+        &config,
+        format!(
+            "# as the X-Ray daemon reads it\nTotalBufferSizeMB: 0\nConcurrency: 2\nRegion: \"us-east-1\"\n\
+             Endpoint: \"{}\"\nSocket:\n  UDPAddress: \"127.0.0.1:0\"\n  TCPAddress: \"127.0.0.1:0\"\n\
+             Logging:\n  LogRotation: true\n  LogLevel: \"prod\"\n  LogPath: \"\"\nLocalMode: true\n\
+             ResourceARN: \"\"\nRoleARN: \"\"\nNoVerifySSL: false\nProxyAddress: \"\"\nVersion: 2\n",
+            moto.url()
+        ),
+    )
+    .unwrap();
+    // No subcommand: `xray -c FILE` runs as the X-Ray daemon does, forwarding.
+    let mut child = xray(
+        &[
+            "-c",
+            config.to_str().unwrap(),
+            "--memory",
+            "--api-address",
+            "127.0.0.1:0",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (udp, api) = addresses(&mut child);
+    let (ids, documents) = traces(8, 3);
+    forwarded_by_the_binary(&udp, &api, &documents, 6).await;
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    stop(child);
+    let _ = std::fs::remove_file(config);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_is_assumed_and_its_credentials_sign_the_calls() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(Some(moto.port)).await;
+    let role = "arn:aws:iam::123456789012:role/xray-writer";
+    let mut child = xray_daemon(
+        &[
+            "--forward",
+            "-n",
+            "us-east-1",
+            "-o",
+            "-r",
+            role,
+            "-b",
+            "127.0.0.1:0",
+            "--api-address",
+            "127.0.0.1:0",
+            "--memory",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDBASEACCOUNT"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", &proxy.url),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (udp, api) = addresses(&mut child);
+    let (ids, documents) = traces(10, 2);
+    forwarded_by_the_binary(&udp, &api, &documents, 4).await;
+    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    stop(child);
+
+    let seen = proxy.seen.lock().unwrap().clone();
+    let credential = |head: &str| {
+        head.split("Credential=")
             .nth(1)
-            .unwrap()
-            .split(end)
-            .next()
-            .unwrap()
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default()
             .to_owned()
     };
-    let udp = after("udp://", ',');
-    let api = format!("http://{}", after("viewer on http://", '/'));
-    let (ids, documents) = traces(7, 2);
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    for d in &documents {
-        socket
-            .send_to(&common::datagram(d.as_bytes()), &udp)
-            .unwrap();
+    let (assume_head, assume_body) = &seen[0];
+    assert!(assume_body.contains("Action=AssumeRole"), "{assume_body}");
+    assert!(
+        assume_body.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fxray-writer")
+            && assume_body.contains("RoleSessionName=xray-daemon"),
+        "{assume_body}"
+    );
+    assert_eq!(credential(assume_head), "AKIDBASEACCOUNT");
+    let puts: Vec<String> = seen
+        .iter()
+        .filter(|(head, _)| head.starts_with("POST /TraceSegments"))
+        .map(|(head, _)| credential(head))
+        .collect();
+    assert!(!puts.is_empty());
+    for key in puts {
+        assert!(key.starts_with("ASIA") && key != "AKIDBASEACCOUNT", "{key}");
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let api = api.clone();
-        let stats: Value = tokio::task::spawn_blocking(move || {
-            xray_daemon::cli::http::get_json(&api, "/api/stats", Duration::from_secs(10)).unwrap()
-        })
-        .await
-        .unwrap();
-        if stats["forward"]["sent"] == 4 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{stats}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
 /// Documents forwarded per second, end to end from UDP into moto: `cargo test -p xray-daemon --test forward

@@ -1,5 +1,6 @@
 //! The `xray` command line: `xray daemon`, `xray tail`, `xray validate`, `xray demo`.
 
+pub mod config_file;
 pub mod daemon;
 pub mod http;
 pub mod logger;
@@ -38,6 +39,31 @@ pub enum Command {
     Validate(validate::ValidateArgs),
 }
 
+/// The X-Ray daemon is run with options only (`xray -o -n us-east-2`, `xray -c cfg.yaml`): given options and no
+/// subcommand, `xray` runs as that daemon does, `xray daemon --forward …`, so that a deployment swaps binaries
+/// without changing its command line. The top-level options (`-h`, `-V`, `-v`) keep their meaning.
+fn official_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let top_level = [
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+        "-v",
+        "-vv",
+        "-vvv",
+        "--verbose",
+    ];
+    let first_is_an_option = args.get(1).is_some_and(|first| {
+        first
+            .to_str()
+            .is_some_and(|first| first.starts_with('-') && !top_level.contains(&first))
+    });
+    if first_is_an_option {
+        args.splice(1..1, ["daemon".into(), "--forward".into()]);
+    }
+    args
+}
+
 /// The async runtime the long-running commands (`daemon`, `demo`) run on: two worker threads.
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -48,7 +74,7 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(official_form(std::env::args_os().collect()));
     logger::init(cli.verbose);
     match cli.command {
         Command::Daemon(args) => daemon::run(*args),

@@ -15,10 +15,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_xray::config::Credentials;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-pub use client::build_client;
+pub use client::connect;
 pub(crate) use task::run;
 
 /// The most documents in one `PutTraceSegments` call (as the X-Ray daemon sends).
@@ -31,19 +32,21 @@ pub const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
 const DOCUMENT_OVERHEAD: usize = 96;
 
 /// Where and how documents are forwarded.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardConfig {
-    /// The AWS region (`--region`, else `AWS_REGION`).
-    pub region: String,
+    /// The AWS region; `None` finds it as the AWS SDKs do (`AWS_REGION`, the profile, the EC2 instance: see
+    /// [`connect`]).
+    pub region: Option<String>,
     /// The X-Ray endpoint (`--endpoint`, else `AWS_ENDPOINT_URL_XRAY` or `AWS_ENDPOINT_URL`); `None` is the
     /// region's public endpoint (HTTPS: needs the `tls` feature).
     pub endpoint: Option<String>,
-    /// The access key id.
-    pub access_key_id: String,
-    /// The secret access key.
-    pub secret_access_key: String,
-    /// The session token of temporary credentials.
-    pub session_token: Option<String>,
+    /// Fixed credentials; `None` (what `xray daemon` uses) finds them through the AWS SDKs' standard chain (see
+    /// [`connect`]).
+    pub credentials: Option<Credentials>,
+    /// A role to assume (STS `AssumeRole`) with those credentials, to send to another account.
+    pub role_arn: Option<String>,
+    /// Never read EC2 instance metadata (`-o`): neither the region nor credentials come from it.
+    pub local_mode: bool,
     /// The most bytes of documents waiting to be delivered (queued, in flight or retrying); past it, new
     /// documents are dropped and counted.
     pub buffer_bytes: usize,
@@ -55,35 +58,16 @@ pub struct ForwardConfig {
     pub attempt_timeout: Duration,
 }
 
-impl std::fmt::Debug for ForwardConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ForwardConfig")
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("buffer_bytes", &self.buffer_bytes)
-            .field("concurrency", &self.concurrency)
-            .field("max_backoff", &self.max_backoff)
-            .field("attempt_timeout", &self.attempt_timeout)
-            .finish()
-    }
-}
-
 impl ForwardConfig {
-    /// A configuration for these credentials: 16 MiB of buffer, 8 calls in flight (as the X-Ray daemon), up
-    /// to 30 s between attempts, 10 s per attempt.
-    pub fn new(region: &str, access_key_id: &str, secret_access_key: &str) -> ForwardConfig {
+    /// Forwarding that finds its region and credentials as the AWS SDKs do: 16 MiB of buffer, 8 calls in flight
+    /// (as the X-Ray daemon), up to 30 s between attempts, 10 s per attempt.
+    pub fn standard() -> ForwardConfig {
         ForwardConfig {
-            region: region.to_owned(),
+            region: None,
             endpoint: None,
-            access_key_id: access_key_id.to_owned(),
-            secret_access_key: secret_access_key.to_owned(),
-            session_token: None,
+            credentials: None,
+            role_arn: None,
+            local_mode: false,
             buffer_bytes: 16 * 1024 * 1024,
             concurrency: 8,
             max_backoff: Duration::from_secs(30),
@@ -91,30 +75,24 @@ impl ForwardConfig {
         }
     }
 
-    /// Reads the region, endpoint and credentials from the environment (`AWS_REGION` or `AWS_DEFAULT_REGION`,
-    /// `AWS_ENDPOINT_URL_XRAY` or `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-    /// `AWS_SESSION_TOKEN`); `region` and `endpoint`, when given, win over it.
+    /// Forwarding to `region` with fixed credentials, as [`ForwardConfig::standard`] otherwise.
     ///
-    /// # Errors
-    /// A message naming what is missing.
-    pub fn from_env(region: Option<&str>, endpoint: Option<&str>) -> Result<ForwardConfig, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let region = region
-            .map(str::to_owned)
-            .or_else(|| var("AWS_REGION"))
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .ok_or("forwarding needs a region: --region or AWS_REGION")?;
-        let access_key_id = var("AWS_ACCESS_KEY_ID")
-            .ok_or("forwarding needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")?;
-        let secret_access_key = var("AWS_SECRET_ACCESS_KEY")
-            .ok_or("forwarding needs credentials: AWS_SECRET_ACCESS_KEY is not set")?;
-        let mut config = ForwardConfig::new(&region, &access_key_id, &secret_access_key);
-        config.session_token = var("AWS_SESSION_TOKEN");
-        config.endpoint = endpoint
-            .map(str::to_owned)
-            .or_else(|| var("AWS_ENDPOINT_URL_XRAY"))
-            .or_else(|| var("AWS_ENDPOINT_URL"));
-        Ok(config)
+    /// ```
+    /// let config = xray_daemon::forward::ForwardConfig::new("eu-west-1", "AKIDEXAMPLE", "secret");
+    /// assert_eq!(config.region.as_deref(), Some("eu-west-1"));
+    /// ```
+    pub fn new(region: &str, access_key_id: &str, secret_access_key: &str) -> ForwardConfig {
+        ForwardConfig {
+            region: Some(region.to_owned()),
+            credentials: Some(Credentials::new(
+                access_key_id,
+                secret_access_key,
+                None,
+                None,
+                "xray-daemon",
+            )),
+            ..ForwardConfig::standard()
+        }
     }
 }
 
@@ -262,4 +240,16 @@ impl ForwardQueue {
             self.stats.add_dropped(1);
         }
     }
+}
+
+/// An error with its sources, joined by `: `.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }

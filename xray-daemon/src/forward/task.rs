@@ -99,22 +99,12 @@ fn classify(error: &PutError) -> Failure {
                 Failure::Drop(message)
             }
         }
-        SdkError::ConstructionFailure(_) => {
-            Failure::Drop(format!("cannot build the request: {}", detail(error)))
-        }
-        _ => Failure::Retry(format!("cannot reach X-Ray: {}", detail(error))),
+        SdkError::ConstructionFailure(_) => Failure::Drop(format!(
+            "cannot build the request: {}",
+            super::error_chain(error)
+        )),
+        _ => Failure::Retry(format!("cannot reach X-Ray: {}", super::error_chain(error))),
     }
-}
-
-fn detail(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The wait before retry number `attempt` (1-based): full jitter over an exponential ceiling.

@@ -20,6 +20,7 @@
 //! SDKs compare it with the whole second of their last fetch, and a fraction would make them fetch the rules again
 //! after every report.
 
+pub mod proxy;
 pub mod routes;
 pub mod rules;
 pub mod targets;
@@ -36,6 +37,7 @@ use xray_sdk_types::sampling::{
 use rules::ServedRules;
 use targets::{Book, RuleReport};
 
+pub use proxy::XrayProxy;
 pub use routes::router;
 
 /// A request the API model refuses: answered with a 400 `InvalidRequestException`.

@@ -5,6 +5,8 @@
 //! | `POST /GetSamplingRules` | one page of rules ([`SamplingService::get_rules`]) |
 //! | `POST /SamplingTargets` | quotas for the statistics reported ([`SamplingService::get_targets`]) |
 //!
+//! While forwarding, both are passed on to AWS X-Ray instead ([`XrayProxy`]).
+//!
 //! Only JSON bodies are taken, and no request from a web page (one with an `Origin`): see
 //! [`crate::api::guard`].
 //!
@@ -29,6 +31,7 @@ use xray_sdk_types::sampling::{
     GetSamplingTargetsResponse,
 };
 
+use super::proxy::XrayProxy;
 use super::{InvalidRequest, SamplingService};
 use crate::api::guard::browser_request;
 
@@ -41,7 +44,7 @@ pub struct ApiException {
     /// The HTTP status.
     pub status: StatusCode,
     /// The exception type, such as `InvalidRequestException`.
-    pub kind: &'static str,
+    pub kind: String,
     /// What is wrong.
     pub message: String,
 }
@@ -51,7 +54,7 @@ impl ApiException {
     pub fn invalid(message: impl Into<String>) -> ApiException {
         ApiException {
             status: StatusCode::BAD_REQUEST,
-            kind: "InvalidRequestException",
+            kind: "InvalidRequestException".to_owned(),
             message: message.into(),
         }
     }
@@ -65,23 +68,35 @@ impl From<InvalidRequest> for ApiException {
 
 impl IntoResponse for ApiException {
     fn into_response(self) -> Response {
+        let kind = HeaderValue::from_str(&self.kind).ok();
         let body = serde_json::json!({"__type": self.kind, "Message": self.message});
         let mut response = (self.status, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", HeaderValue::from_static(self.kind));
+        if let Some(kind) = kind {
+            response.headers_mut().insert("x-amzn-ErrorType", kind);
+        }
         response
     }
 }
 
-/// The sampling API's routes.
-pub fn router(service: Arc<SamplingService>) -> Router {
+/// Who answers the sampling API: the local service, or AWS X-Ray through the proxy while forwarding.
+#[derive(Debug, Clone)]
+pub struct Answerer {
+    local: Arc<SamplingService>,
+    proxy: Option<XrayProxy>,
+}
+
+/// The sampling API's routes, answered by `service`, or by X-Ray through `proxy` when there is one.
+pub fn router(service: Arc<SamplingService>, proxy: Option<XrayProxy>) -> Router {
+    let answerer = Answerer {
+        local: service,
+        proxy,
+    };
     Router::new()
         .route(GET_SAMPLING_RULES_PATH, post(get_sampling_rules))
         .route(GET_SAMPLING_TARGETS_PATH, post(get_sampling_targets))
         .fallback(unknown_operation)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(service)
+        .with_state(answerer)
 }
 
 /// Reads a JSON object body into `T`. An empty body reads as `{}`.
@@ -119,32 +134,40 @@ fn check_headers(headers: &HeaderMap) -> Result<(), ApiException> {
 
 /// `POST /GetSamplingRules`.
 pub async fn get_sampling_rules(
-    State(service): State<Arc<SamplingService>>,
+    State(answerer): State<Answerer>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<GetSamplingRulesResponse>, ApiException> {
     check_headers(&headers)?;
     let request: GetSamplingRulesRequest = parse(body)?;
-    Ok(Json(service.get_rules(&request)?))
+    match &answerer.proxy {
+        Some(proxy) => Ok(Json(proxy.get_rules(&request).await?)),
+        None => Ok(Json(answerer.local.get_rules(&request)?)),
+    }
 }
 
 /// `POST /SamplingTargets`.
 pub async fn get_sampling_targets(
-    State(service): State<Arc<SamplingService>>,
+    State(answerer): State<Answerer>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<GetSamplingTargetsResponse>, ApiException> {
     check_headers(&headers)?;
     let request: GetSamplingTargetsRequest = parse(body)?;
-    Ok(Json(
-        service.get_targets(&request, xray_sdk_types::time::now())?,
-    ))
+    match &answerer.proxy {
+        Some(proxy) => Ok(Json(proxy.get_targets(&request).await?)),
+        None => Ok(Json(
+            answerer
+                .local
+                .get_targets(&request, xray_sdk_types::time::now())?,
+        )),
+    }
 }
 
 async fn unknown_operation(uri: Uri) -> ApiException {
     ApiException {
         status: StatusCode::NOT_FOUND,
-        kind: "UnknownOperationException",
+        kind: "UnknownOperationException".to_owned(),
         message: format!(
             "{} is not served here: this daemon answers POST {GET_SAMPLING_RULES_PATH} and POST \
              {GET_SAMPLING_TARGETS_PATH}",
