@@ -79,6 +79,9 @@ pub struct Config {
     pub api_address: SocketAddr,
     /// The trace store.
     pub store: StoreLocation,
+    /// Whether valid documents are written to the store; `false` (`xray daemon --no-store`) validates (and
+    /// forwards) them only, keeps nothing, and leaves the store empty for the API.
+    pub keep_traces: bool,
     /// What the store keeps.
     pub retention: Retention,
     /// The most memory datagrams may take while they wait between the UDP socket and the store; past it,
@@ -110,6 +113,7 @@ impl Default for Config {
             sampling_rules: None,
             api_address: SocketAddr::from(([127, 0, 0, 1], 2001)),
             store: StoreLocation::Memory,
+            keep_traces: true,
             retention: Retention::default(),
             max_queued_bytes: 64 * 1024 * 1024,
             udp_receive_buffer: 4 * 1024 * 1024,

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::forward::{self, ForwardQueue, ForwardStats};
 use crate::ingest::receiver::{self, Receiver};
-use crate::ingest::{Message, pipeline};
+use crate::ingest::{Message, discard, pipeline};
 use crate::sampling::{self, SamplingService};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::store::Store;
@@ -88,14 +88,17 @@ impl Daemon {
         let api_listener = bind_tcp(config.api_address).await?;
         let api_address = local_address(&api_listener)?;
 
-        let writer = Writer::new(store.clone(), stats.clone(), config.retention)?;
         let (queue_tx, queue_rx) = mpsc::channel::<Message>();
         let (batch_tx, batch_rx) = mpsc::sync_channel(WRITER_QUEUE);
         let mut threads = Vec::new();
-        threads.push((
-            "writer",
-            spawn("xray-writer", move || writer.run(batch_rx))?,
-        ));
+        let writer = if config.keep_traces {
+            let writer = Writer::new(store.clone(), stats.clone(), config.retention)?;
+            spawn("xray-writer", move || writer.run(batch_rx))?
+        } else {
+            let stats = stats.clone();
+            spawn("xray-writer", move || discard::run(batch_rx, stats))?
+        };
+        threads.push(("writer", writer));
         threads.push((
             "processing",
             spawn("xray-process", {

@@ -39,8 +39,8 @@
 //! - **A drop-in for the X-Ray daemon**: its flags `-b`/`--bind`, `-t`/`--bind-tcp`, `-n`/`--region`,
 //!   `-m`/`--buffer-memory`, `-o`/`--local-mode`, `-r`/`--role-arn`, `-l`/`--log-level`, `-f`/`--log-file` and
 //!   `-c`/`--config` (its YAML file, every key of version 2: [`cli::config_file`]) work, and `xray` given options
-//!   but no subcommand runs as that daemon does (`xray -o -n us-east-2` is `xray daemon --forward -o -n
-//!   us-east-2`). What this daemon does not do (`-a`/`ResourceARN`, `-p`/`ProxyAddress`, `NoVerifySSL: true`)
+//!   but no subcommand runs as that daemon does (`xray -o -n us-east-2` is `xray daemon --forward --no-store -o
+//!   -n us-east-2`: forwarding, keeping no traces; `not_stored` in `/api/stats` counts what was only forwarded). What this daemon does not do (`-a`/`ResourceARN`, `-p`/`ProxyAddress`, `NoVerifySSL: true`)
 //!   is refused with the reason, never ignored.
 //! `packaging/` holds a `Dockerfile` and a systemd unit.
 //!

@@ -16,6 +16,7 @@ pub struct Stats {
     received: AtomicU64,
     received_bytes: AtomicU64,
     stored: AtomicU64,
+    not_stored: AtomicU64,
     dropped: AtomicU64,
     store_errors: AtomicU64,
     invalid: Mutex<BTreeMap<&'static str, u64>>,
@@ -31,6 +32,11 @@ pub struct StatsSnapshot {
     pub received_bytes: u64,
     /// Valid documents written to the store.
     pub stored: u64,
+    /// Valid documents not stored because the daemon keeps none (`--no-store`): forwarded only. Every datagram
+    /// received is counted once: `received = stored + not_stored + invalid_total + dropped + store_errors` once
+    /// the queue is empty.
+    #[serde(default)]
+    pub not_stored: u64,
     /// Invalid datagrams and documents, by reason code (see [`xray_sdk_types::validate::Reason::code`]; framing
     /// problems are `missing_header`, `invalid_header`, `empty_document` and `datagram_too_large`).
     pub invalid: BTreeMap<String, u64>,
@@ -56,6 +62,7 @@ impl Stats {
             received: AtomicU64::default(),
             received_bytes: AtomicU64::default(),
             stored: AtomicU64::default(),
+            not_stored: AtomicU64::default(),
             dropped: AtomicU64::default(),
             store_errors: AtomicU64::default(),
             invalid: Mutex::default(),
@@ -84,6 +91,11 @@ impl Stats {
     /// Counts `n` stored documents.
     pub fn add_stored(&self, n: u64) {
         self.stored.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts `n` valid documents passed on without being stored (`--no-store`).
+    pub fn add_not_stored(&self, n: u64) {
+        self.not_stored.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts one dropped datagram.
@@ -118,6 +130,7 @@ impl Stats {
             received: self.received.load(Ordering::Relaxed),
             received_bytes: self.received_bytes.load(Ordering::Relaxed),
             stored: self.stored.load(Ordering::Relaxed),
+            not_stored: self.not_stored.load(Ordering::Relaxed),
             invalid_total: invalid.values().sum(),
             invalid,
             dropped: self.dropped.load(Ordering::Relaxed),

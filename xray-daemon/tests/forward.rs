@@ -606,7 +606,6 @@ async fn the_official_command_line_and_configuration_file_forward() {
         &[
             "-c",
             config.to_str().unwrap(),
-            "--memory",
             "--api-address",
             "127.0.0.1:0",
         ],
@@ -623,6 +622,17 @@ async fn the_official_command_line_and_configuration_file_forward() {
     let (ids, documents) = traces(8, 3);
     forwarded_by_the_binary(&udp, &api, &documents, 6).await;
     assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
+    // As the X-Ray daemon, it keeps nothing.
+    let stats: Value = tokio::task::spawn_blocking(move || {
+        xray_daemon::cli::http::get_json(&api, "/api/stats", Duration::from_secs(10)).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (stats["stored"].as_u64(), stats["not_stored"].as_u64()),
+        (Some(0), Some(6)),
+        "{stats}"
+    );
     stop(child);
     let _ = std::fs::remove_file(config);
 }
@@ -687,6 +697,41 @@ async fn a_role_is_assumed_and_its_credentials_sign_the_calls() {
     for key in puts {
         assert!(key.starts_with("ASIA") && key != "AKIDBASEACCOUNT", "{key}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_store_documents_are_forwarded_counted_and_not_kept() {
+    let moto = Moto::start();
+    let daemon = Daemon::start(Config {
+        forward: Some(forward_config(&moto.url())),
+        keep_traces: false,
+        ..Config::ephemeral()
+    })
+    .await
+    .unwrap();
+    let (ids, mut documents) = traces(11, 4);
+    let invalid =
+        r#"{"trace_id": "1-00000000-000000000000000000000000", "id": "nothex"}"#.to_owned();
+    documents.push(invalid);
+    send_documents(&daemon, &documents);
+    let stats = settle(&daemon, documents.len() as u64).await;
+    assert_eq!(
+        (
+            stats.stored,
+            stats.not_stored,
+            stats.invalid_total,
+            stats.dropped
+        ),
+        (0, 8, 1, 0)
+    );
+    wait_for(&daemon, "forwarded", |f| f.sent == 8).await;
+    assert_eq!(
+        stored_in_xray(&moto.url(), &ids).await,
+        parsed(&documents[..8])
+    );
+    let traces: Value = common::api(&daemon, "/api/traces").await;
+    assert_eq!(traces["traces"], serde_json::json!([]), "{traces}");
+    daemon.shutdown().await.unwrap();
 }
 
 /// Documents forwarded per second, end to end from UDP into moto: `cargo test -p xray-daemon --test forward

@@ -41,6 +41,10 @@ pub struct DaemonArgs {
     /// Keep traces in memory only.
     #[arg(long)]
     pub memory: bool,
+    /// Keep no traces: validate (and, with --forward, forward) only, as the X-Ray daemon does; the API serves
+    /// counters and an empty store.
+    #[arg(long = "no-store", conflicts_with_all = ["db", "memory"])]
+    pub no_store: bool,
     /// Remove traces not updated for this long (e.g. 90s, 15m, 24h, 7d).
     #[arg(long = "max-age", default_value = "24h", value_parser = parse_duration)]
     pub max_age: Duration,
@@ -139,7 +143,7 @@ impl DaemonArgs {
             .log_file
             .clone()
             .or_else(|| file.log_path.as_ref().map(PathBuf::from));
-        let store = match (&self.db, self.memory) {
+        let store = match (&self.db, self.memory || self.no_store) {
             (_, true) => StoreLocation::Memory,
             (Some(path), false) => StoreLocation::File(path.clone()),
             (None, false) => StoreLocation::default_file(),
@@ -177,6 +181,7 @@ impl DaemonArgs {
                 ..Retention::default()
             },
             allowed_hosts: self.allow_host.clone(),
+            keep_traces: !self.no_store,
             forward,
             ..Config::default()
         };
@@ -231,6 +236,7 @@ pub fn run(args: DaemonArgs) -> ExitCode {
             }
         };
         match &config.store {
+            _ if !config.keep_traces => log::info!("keeping no traces (--no-store)"),
             StoreLocation::File(path) => log::info!("storing traces in {}", path.display()),
             StoreLocation::Memory => log::info!("storing traces in memory"),
         }

@@ -40,8 +40,9 @@ pub enum Command {
 }
 
 /// The X-Ray daemon is run with options only (`xray -o -n us-east-2`, `xray -c cfg.yaml`): given options and no
-/// subcommand, `xray` runs as that daemon does, `xray daemon --forward …`, so that a deployment swaps binaries
-/// without changing its command line. The top-level options (`-h`, `-V`, `-v`) keep their meaning.
+/// subcommand, `xray` runs as that daemon does, `xray daemon --forward --no-store …` (forwarding, keeping no
+/// traces), so that a deployment swaps binaries without changing its command line. The top-level options (`-h`,
+/// `-V`, `-v`) keep their meaning.
 fn official_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let top_level = [
         "-h",
@@ -59,7 +60,10 @@ fn official_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             .is_some_and(|first| first.starts_with('-') && !top_level.contains(&first))
     });
     if first_is_an_option {
-        args.splice(1..1, ["daemon".into(), "--forward".into()]);
+        args.splice(
+            1..1,
+            ["daemon".into(), "--forward".into(), "--no-store".into()],
+        );
     }
     args
 }

@@ -11,6 +11,7 @@
 //! 3. the store's writer ([`crate::store::writer`]) inserts batches in transactions.
 
 pub mod budget;
+pub mod discard;
 pub mod extract;
 pub mod pipeline;
 pub mod process;
