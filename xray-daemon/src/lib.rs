@@ -42,6 +42,7 @@
 //!   but no subcommand runs as that daemon does (`xray -o -n us-east-2` is `xray daemon --forward --no-store -o
 //!   -n us-east-2`: forwarding, keeping no traces; `not_stored` in `/api/stats` counts what was only forwarded). What this daemon does not do (`-a`/`ResourceARN`, `-p`/`ProxyAddress`, `NoVerifySSL: true`)
 //!   is refused with the reason, never ignored.
+//!
 //! `packaging/` holds a `Dockerfile` and a systemd unit.
 //!
 //! ```no_run
