@@ -43,7 +43,7 @@
 //! | `sqlx-postgres`, `sqlx-mysql`, `sqlx-sqlite` | [`sqlx::XraySqlxPool`] (with its connections and transactions) for that database |
 //! | `diesel` | [`diesel::XrayDieselInstrumentation`], diesel's `Instrumentation` hook, per connection or process-wide |
 //! | `tokio-postgres` | [`tokio_postgres::XrayPgClient`], a traced client |
-//! | `rusqlite` | [`rusqlite::XraySqliteConnection`], a traced connection |
+//! | `rusqlite` | [`rusqlite::XraySqliteConnection`], a traced connection, with its prepared statements and transactions |
 //!
 //! Each pulls in its driver only. SQLite is built once, bundled, for all three SQLite drivers (rusqlite 0.43's
 //! `libsqlite3-sys`, which sqlx 0.9 and diesel 2.4 accept). sqlx 0.9 needs Rust 1.94.

@@ -105,3 +105,83 @@ async fn a_file_with_stream_sql_off() {
     drop(conn);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn prepared_statements_and_transactions() {
+    let (recorder, emitter) = recorder(true);
+    let mut conn = XraySqliteConnection::open_in_memory()
+        .unwrap()
+        .with_recorder(recorder.clone());
+    conn.connection()
+        .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
+        .unwrap();
+    let sql = json!({
+        "url": "sqlite::memory:",
+        "database_type": "SQLite",
+        "database_version": rusqlite::version(),
+        "driver_version": "rusqlite 0.43",
+    });
+    let ((), segment) = in_segment(&recorder, &emitter, "rusqlite", async {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx.prepare("INSERT INTO t (name) VALUES (?1)").unwrap();
+            for name in ["bound-ada", "bound-grace"] {
+                assert_eq!(insert.execute([name]).unwrap(), 1);
+            }
+            insert.execute(["bound-ada"]).unwrap_err();
+        }
+        tx.commit().unwrap();
+
+        let tx = conn.transaction().unwrap();
+        tx.execute("DELETE FROM t", []).unwrap();
+        let mut names = tx.prepare("SELECT name FROM t ORDER BY id").unwrap();
+        assert!(
+            names
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .is_empty()
+        );
+        drop(names);
+        tx.rollback().unwrap();
+
+        let mut count = conn
+            .prepare("SELECT count(*) FROM t WHERE name LIKE ?1")
+            .unwrap();
+        let n: i64 = count.query_row(["bound-%"], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2, "the rollback kept both rows");
+        drop(count);
+        assert!(conn.prepare("SELEC name FROM t").is_err());
+    })
+    .await;
+    let q = |text: &str| with_query(&sql, text);
+    let insert = "INSERT INTO t (name) VALUES (?1)";
+    assert_eq!(
+        subsegments(&segment),
+        vec![
+            ok(":memory:", q("BEGIN DEFERRED")),
+            ok(":memory:", q(insert)),
+            ok(":memory:", q(insert)),
+            failed(
+                ":memory:",
+                q(insert),
+                "2067",
+                "UNIQUE constraint failed: t.name",
+                true
+            ),
+            ok(":memory:", q("COMMIT")),
+            ok(":memory:", q("BEGIN DEFERRED")),
+            ok(":memory:", q("DELETE FROM t")),
+            ok(":memory:", q("SELECT name FROM t ORDER BY id")),
+            ok(":memory:", q("ROLLBACK")),
+            ok(":memory:", q("SELECT count(*) FROM t WHERE name LIKE ?1")),
+            failed(
+                ":memory:",
+                q("SELEC name FROM t"),
+                "1",
+                "near \"SELEC\": syntax error",
+                false
+            ),
+        ]
+    );
+    assert_absent(&emitter, &["bound-ada", "bound-grace"]);
+}
