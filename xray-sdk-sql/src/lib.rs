@@ -42,7 +42,7 @@
 //! |---|---|
 //! | `sqlx-postgres`, `sqlx-mysql`, `sqlx-sqlite` | [`sqlx::XraySqlxPool`] (with its connections and transactions) for that database |
 //! | `diesel` | [`diesel::XrayDieselInstrumentation`], diesel's `Instrumentation` hook, per connection or process-wide |
-//! | `tokio-postgres` | [`tokio_postgres::XrayPgClient`], a traced client |
+//! | `tokio-postgres` | [`tokio_postgres::XrayPgClient`], a traced client, with its transactions |
 //! | `rusqlite` | [`rusqlite::XraySqliteConnection`], a traced connection, with its prepared statements and transactions |
 //!
 //! Each pulls in its driver only. SQLite is built once, bundled, for all three SQLite drivers (rusqlite 0.43's

@@ -1,4 +1,5 @@
-//! tokio-postgres: [`XrayPgClient`], a client whose statements are traced.
+//! tokio-postgres: [`XrayPgClient`], a client whose statements are traced, and its transactions
+//! ([`XrayPgTransaction`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), tokio_postgres::Error> {
@@ -7,14 +8,18 @@
 //! let config: tokio_postgres::Config = "host=127.0.0.1 user=app dbname=orders".parse()?;
 //! let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
 //! tokio::spawn(connection);
-//! let client = XrayPgClient::new(client, &config).await;
+//! let mut client = XrayPgClient::new(client, &config).await;
 //! let rows = client.query("SELECT id FROM orders WHERE customer = $1", &[&42_i64]).await?;
+//!
+//! let tx = client.transaction().await?; // BEGIN, each statement and COMMIT: a subsegment each
+//! tx.execute("UPDATE orders SET shipped = true WHERE customer = $1", &[&42_i64]).await?;
+//! tx.commit().await?;
 //! # Ok(()) }
 //! ```
 
 use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, Row, Statement};
+use tokio_postgres::{Client, Config, Row, Statement, Transaction};
 use xray_sdk_core::Recorder;
 
 use crate::endpoint::XraySqlEndpoint;
@@ -93,17 +98,96 @@ impl XrayPgQuery for XrayPgStatement {
     }
 }
 
-/// Runs `$method` on the client with the query as text or as a prepared statement.
+/// Runs `$method` on `$client` (the client or a transaction) with the query as text or as a prepared statement,
+/// in a subsegment of `$tracer`.
 macro_rules! run {
-    ($self:ident, $query:ident, $method:ident $(, $arg:expr)*) => {{
-        let span = $self.tracer.begin($query.text());
+    ($tracer:expr, $client:expr, $query:ident, $method:ident $(, $arg:expr)*) => {{
+        let span = $tracer.begin($query.text());
         let result = match $query.prepared() {
-            Some(statement) => $self.client.$method(statement $(, $arg)*).await,
-            None => $self.client.$method($query.text() $(, $arg)*).await,
+            Some(statement) => $client.$method(statement $(, $arg)*).await,
+            None => $client.$method($query.text() $(, $arg)*).await,
         };
         finish(span, result.as_ref().err());
         result
     }};
+}
+
+/// The methods of a traced client or transaction: `$inner` is the field holding the tokio-postgres one.
+macro_rules! traced_methods {
+    ($inner:ident, $what:literal) => {
+        #[doc = concat!("Prepares `query` ([`", $what, "::prepare`]), in a subsegment.")]
+        ///
+        /// # Errors
+        /// The error of preparing it.
+        pub async fn prepare(&self, query: &str) -> Result<XrayPgStatement, tokio_postgres::Error> {
+            let span = self.tracer.begin(query);
+            let result = self.$inner.prepare(query).await;
+            finish(span, result.as_ref().err());
+            Ok(XrayPgStatement {
+                statement: result?,
+                text: query.to_owned(),
+            })
+        }
+
+        #[doc = concat!("[`", $what, "::query`], in a subsegment.")]
+        ///
+        /// # Errors
+        /// The error of running it.
+        pub async fn query<Q: XrayPgQuery + ?Sized>(
+            &self,
+            query: &Q,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<Vec<Row>, tokio_postgres::Error> {
+            run!(self.tracer, self.$inner, query, query, params)
+        }
+
+        #[doc = concat!("[`", $what, "::query_one`], in a subsegment.")]
+        ///
+        /// # Errors
+        /// The error of running it (no row, or more than one, is an error there, not in the trace).
+        pub async fn query_one<Q: XrayPgQuery + ?Sized>(
+            &self,
+            query: &Q,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<Row, tokio_postgres::Error> {
+            run!(self.tracer, self.$inner, query, query_one, params)
+        }
+
+        #[doc = concat!("[`", $what, "::query_opt`], in a subsegment.")]
+        ///
+        /// # Errors
+        /// The error of running it.
+        pub async fn query_opt<Q: XrayPgQuery + ?Sized>(
+            &self,
+            query: &Q,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<Option<Row>, tokio_postgres::Error> {
+            run!(self.tracer, self.$inner, query, query_opt, params)
+        }
+
+        #[doc = concat!("[`", $what, "::execute`], in a subsegment.")]
+        ///
+        /// # Errors
+        /// The error of running it.
+        pub async fn execute<Q: XrayPgQuery + ?Sized>(
+            &self,
+            query: &Q,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<u64, tokio_postgres::Error> {
+            run!(self.tracer, self.$inner, query, execute, params)
+        }
+
+        #[doc = concat!("[`", $what, "::batch_execute`] (statements without parameters, separated by `;`), in one subsegment.")]
+        ///
+        /// # Errors
+        /// The error of running them.
+        pub async fn batch_execute(&self, query: &str) -> Result<(), tokio_postgres::Error> {
+            let span = self.tracer.begin(query);
+            let result = self.$inner.batch_execute(query).await;
+            finish(span, result.as_ref().err());
+            result
+        }
+    };
 }
 
 impl XrayPgClient {
@@ -141,75 +225,66 @@ impl XrayPgClient {
         &self.client
     }
 
-    /// Prepares `query`, in a subsegment.
+    traced_methods!(client, "Client");
+
+    /// Starts a transaction ([`Client::transaction`]): `BEGIN`, every statement run in it, and `COMMIT` or
+    /// `ROLLBACK` are subsegments.
     ///
     /// # Errors
-    /// The error of [`Client::prepare`].
-    pub async fn prepare(&self, query: &str) -> Result<XrayPgStatement, tokio_postgres::Error> {
-        let span = self.tracer.begin(query);
-        let result = self.client.prepare(query).await;
+    /// The error of [`Client::transaction`].
+    pub async fn transaction(&mut self) -> Result<XrayPgTransaction<'_>, tokio_postgres::Error> {
+        let span = self.tracer.begin("BEGIN");
+        let result = self.client.transaction().await;
         finish(span, result.as_ref().err());
-        Ok(XrayPgStatement {
-            statement: result?,
-            text: query.to_owned(),
+        Ok(XrayPgTransaction {
+            tx: result?,
+            tracer: &self.tracer,
         })
     }
+}
 
-    /// [`Client::query`], in a subsegment.
-    ///
-    /// # Errors
-    /// The error of [`Client::query`].
-    pub async fn query<Q: XrayPgQuery + ?Sized>(
-        &self,
-        query: &Q,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        run!(self, query, query, params)
+/// A transaction of an [`XrayPgClient`]: its statements are traced as the client's are, and so are
+/// [`commit`](Self::commit) and [`rollback`](Self::rollback). Dropped without either, it rolls back as
+/// tokio-postgres's does, without a subsegment.
+pub struct XrayPgTransaction<'client> {
+    tx: Transaction<'client>,
+    tracer: &'client Tracer,
+}
+
+impl std::fmt::Debug for XrayPgTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XrayPgTransaction")
+            .field("endpoint", &self.tracer.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'client> XrayPgTransaction<'client> {
+    traced_methods!(tx, "Transaction");
+
+    /// The transaction, for what is not traced.
+    pub fn transaction(&self) -> &Transaction<'client> {
+        &self.tx
     }
 
-    /// [`Client::query_one`], in a subsegment.
+    /// `COMMIT`, in a subsegment.
     ///
     /// # Errors
-    /// The error of [`Client::query_one`] (no row, or more than one, is an error there, not in the trace).
-    pub async fn query_one<Q: XrayPgQuery + ?Sized>(
-        &self,
-        query: &Q,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Row, tokio_postgres::Error> {
-        run!(self, query, query_one, params)
+    /// The error of [`Transaction::commit`].
+    pub async fn commit(self) -> Result<(), tokio_postgres::Error> {
+        let span = self.tracer.begin("COMMIT");
+        let result = self.tx.commit().await;
+        finish(span, result.as_ref().err());
+        result
     }
 
-    /// [`Client::query_opt`], in a subsegment.
+    /// `ROLLBACK`, in a subsegment.
     ///
     /// # Errors
-    /// The error of [`Client::query_opt`].
-    pub async fn query_opt<Q: XrayPgQuery + ?Sized>(
-        &self,
-        query: &Q,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
-        run!(self, query, query_opt, params)
-    }
-
-    /// [`Client::execute`], in a subsegment.
-    ///
-    /// # Errors
-    /// The error of [`Client::execute`].
-    pub async fn execute<Q: XrayPgQuery + ?Sized>(
-        &self,
-        query: &Q,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, tokio_postgres::Error> {
-        run!(self, query, execute, params)
-    }
-
-    /// [`Client::batch_execute`] (statements without parameters, separated by `;`), in one subsegment.
-    ///
-    /// # Errors
-    /// The error of [`Client::batch_execute`].
-    pub async fn batch_execute(&self, query: &str) -> Result<(), tokio_postgres::Error> {
-        let span = self.tracer.begin(query);
-        let result = self.client.batch_execute(query).await;
+    /// The error of [`Transaction::rollback`].
+    pub async fn rollback(self) -> Result<(), tokio_postgres::Error> {
+        let span = self.tracer.begin("ROLLBACK");
+        let result = self.tx.rollback().await;
         finish(span, result.as_ref().err());
         result
     }

@@ -86,3 +86,75 @@ async fn statements_prepared_statements_and_errors() {
     );
     assert_absent(&emitter, &[PG_PASSWORD, "bound-secret"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_commit_and_roll_back() {
+    let (recorder, emitter) = recorder(true);
+    let mut client = client(&recorder).await;
+    client
+        .client()
+        .batch_execute(
+            "DROP TABLE IF EXISTS xray_tpg_tx; CREATE TABLE xray_tpg_tx (id INT PRIMARY KEY, name TEXT)",
+        )
+        .await
+        .unwrap();
+    let sql = client.endpoint().sql().clone();
+    let ((), segment) = in_segment(&recorder, &emitter, "tokio-postgres", async {
+        let tx = client.transaction().await.unwrap();
+        let insert = tx
+            .prepare("INSERT INTO xray_tpg_tx (id, name) VALUES ($1, $2)")
+            .await
+            .unwrap();
+        for (id, name) in [(1_i32, "bound-ada"), (2, "bound-grace")] {
+            assert_eq!(tx.execute(&insert, &[&id, &name]).await.unwrap(), 1);
+        }
+        tx.commit().await.unwrap();
+
+        let tx = client.transaction().await.unwrap();
+        tx.execute("DELETE FROM xray_tpg_tx", &[]).await.unwrap();
+        let err = tx
+            .execute("INSERT INTO xray_tpg_tx (id) VALUES ($1)", &[&"x"])
+            .await;
+        assert!(
+            err.is_err(),
+            "a text is not an INT: refused before it is sent"
+        );
+        tx.rollback().await.unwrap();
+
+        let row = client
+            .query_one("SELECT count(*) FROM xray_tpg_tx", &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 2, "the rollback kept both rows");
+    })
+    .await;
+    let sql = serde_json::to_value(sql).unwrap();
+    let q = |text: &str| with_query(&sql, text);
+    let subsegments = subsegments(&segment);
+    let insert = "INSERT INTO xray_tpg_tx (id, name) VALUES ($1, $2)";
+    assert_eq!(
+        subsegments[..6],
+        vec![
+            ok(NAME, q("BEGIN")),
+            ok(NAME, q(insert)),
+            ok(NAME, q(insert)),
+            ok(NAME, q(insert)),
+            ok(NAME, q("COMMIT")),
+            ok(NAME, q("BEGIN")),
+        ]
+    );
+    assert_eq!(subsegments[6], ok(NAME, q("DELETE FROM xray_tpg_tx")));
+    assert_eq!(
+        subsegments[7]["sql"]["sanitized_query"],
+        "INSERT INTO xray_tpg_tx (id) VALUES ($1)"
+    );
+    assert_eq!(subsegments[7]["fault"], true, "{}", subsegments[7]);
+    assert_eq!(
+        subsegments[8..],
+        vec![
+            ok(NAME, q("ROLLBACK")),
+            ok(NAME, q("SELECT count(*) FROM xray_tpg_tx")),
+        ]
+    );
+    assert_absent(&emitter, &[PG_PASSWORD, "bound-ada", "bound-grace"]);
+}
