@@ -26,10 +26,16 @@
 //! | `sql` | every SQL integration |
 //!
 //! The HTTP integrations share [`http`]: the framework-neutral logic for incoming and outgoing requests.
+//!
+//! `use xray_sdk::prelude::*` brings the recorder and each enabled integration's type into scope without hiding
+//! the `tower`, `reqwest`, `http` or `tracing` crates behind this crate's modules of the same names
+//! ([`prelude`]).
 
 pub use xray_sdk_core::*;
 #[cfg(feature = "macros")]
 pub use xray_sdk_macros::capture;
+
+pub mod prelude;
 
 /// Tower layers: `XrayHttpLayer` (servers) and `XrayHttpClientLayer` (clients). See [`xray_sdk_tower`].
 #[cfg(feature = "tower")]
