@@ -101,6 +101,9 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// The timeouts and connection limit of every HTTP listener (the API and viewer, the sampling API).
     pub http_limits: HttpLimits,
+    /// The longest a store query of the API may run: past it, the query stops and the API answers 503
+    /// ([`crate::api::error::ApiError::query_timeout`]). 5 s by default.
+    pub query_timeout: Duration,
     /// Forwarding of every valid document to AWS X-Ray; `None` (the default) keeps them local.
     pub forward: Option<ForwardConfig>,
 }
@@ -120,6 +123,7 @@ impl Default for Config {
             max_write_delay: Duration::from_millis(500),
             allowed_hosts: Vec::new(),
             http_limits: HttpLimits::default(),
+            query_timeout: crate::store::DEFAULT_QUERY_TIMEOUT,
             forward: None,
         }
     }

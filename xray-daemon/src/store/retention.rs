@@ -9,9 +9,17 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
     let tx = conn.transaction()?;
     let mut freed = 0;
     {
+        // The trace's index entries, found from its `annotations` column (before its row goes).
+        let mut annotations = tx.prepare_cached(&format!(
+            "DELETE FROM trace_annotations WHERE (key, value, trace_id) IN (SELECT k.key, {}, t.trace_id \
+             FROM traces t, json_each(t.annotations) k, json_each(k.value) v WHERE t.trace_id = ?1 \
+             AND t.annotations IS NOT NULL)",
+            super::schema::ANNOTATION_INDEX_VALUE
+        ))?;
         let mut docs = tx.prepare_cached("DELETE FROM documents WHERE trace_id = ?1")?;
         let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
         for (trace_id, bytes) in victims {
+            annotations.execute(params![trace_id])?;
             docs.execute(params![trace_id])?;
             traces.execute(params![trace_id])?;
             freed += bytes;
