@@ -138,7 +138,12 @@ fn main() {
     if !path.exists() {
         fill(path.clone(), traces);
     }
+    let started = Instant::now();
     let store = Store::open(&StoreLocation::File(path.clone())).unwrap();
+    println!(
+        "store opened (and migrated if older) in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     let filter = |f: TraceFilter| TraceFilter { limit: 100, ..f };
     let cases: Vec<(&str, TraceFilter)> = vec![
         ("(no filter)", filter(TraceFilter::default())),

@@ -31,7 +31,7 @@ pub const READERS: usize = 4;
 /// How long a read query may run unless [`Store::set_query_timeout`] says otherwise.
 pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many SQLite virtual machine steps run between two checks of a query's deadline.
-const PROGRESS_STEPS: i32 = 1000;
+const PROGRESS_STEPS: i32 = 100;
 
 /// Whether `e` is a query stopped at its time limit.
 pub fn is_timeout(e: &rusqlite::Error) -> bool {

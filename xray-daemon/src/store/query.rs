@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -161,35 +161,33 @@ impl Store {
     /// # Errors
     /// When SQLite fails.
     pub fn list_traces(&self, filter: &TraceFilter) -> rusqlite::Result<Vec<TraceSummary>> {
-        let (sql, args) = list_query(filter);
         let conn = self.reader();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |row| {
-            let start_time: f64 = row.get(2)?;
-            let end_time: Option<f64> = row.get(3)?;
-            Ok(TraceSummary {
-                id: row.get(0)?,
-                root_service: row.get(1)?,
-                start_time,
-                end_time,
-                duration: end_time.map(|end| round_micros(end - start_time)),
-                status: TraceStatus::parse(&row.get::<_, String>(4)?).unwrap_or(TraceStatus::Ok),
-                http: HttpSummary {
-                    method: row.get(5)?,
-                    url: row.get(6)?,
-                    status: row.get(7)?,
-                },
-                annotations: row
-                    .get::<_, Option<String>>(12)?
-                    .map(|text| annotation_values(&text))
-                    .unwrap_or_default(),
-                segments: row.get(8)?,
-                documents: row.get(9)?,
-                updated_at: row.get(10)?,
-                seq: row.get(11)?,
-            })
-        })?;
-        rows.collect()
+        let limit = filter.limit.min(MAX_LIMIT);
+        // A filter that matches many traces is answered fastest by reading the newest traces in order until
+        // enough match; one that matches few, from its own index. First the newest PROBE_TRACES (and any
+        // that started at the same time as the last of them): if enough of them match, those are the answer,
+        // since every trace left out started earlier.
+        let selective = filter.service.is_some()
+            || filter.status.is_some()
+            || !filter.annotations.is_empty()
+            || filter.min_duration.is_some();
+        if selective && filter.trace_id.is_none() {
+            let cut: Option<f64> = conn
+                .prepare_cached(
+                    "SELECT start_time FROM traces ORDER BY start_time DESC LIMIT 1 OFFSET ?1",
+                )?
+                .query_row(params![PROBE_TRACES - 1], |row| row.get(0))
+                .optional()?;
+            if let Some(cut) = cut {
+                let (sql, args) = list_query(filter, Some(cut));
+                let found = read_summaries(&conn, &sql, args)?;
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+        let (sql, args) = list_query(filter, None);
+        read_summaries(&conn, &sql, args)
     }
 
     /// The summary of one trace, if stored.
@@ -382,9 +380,49 @@ impl Store {
     }
 }
 
+/// Runs a query of [`list_query`].
+fn read_summaries(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: Vec<SqlValue>,
+) -> rusqlite::Result<Vec<TraceSummary>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |row| {
+        let start_time: f64 = row.get(2)?;
+        let end_time: Option<f64> = row.get(3)?;
+        Ok(TraceSummary {
+            id: row.get(0)?,
+            root_service: row.get(1)?,
+            start_time,
+            end_time,
+            duration: end_time.map(|end| round_micros(end - start_time)),
+            status: TraceStatus::parse(&row.get::<_, String>(4)?).unwrap_or(TraceStatus::Ok),
+            http: HttpSummary {
+                method: row.get(5)?,
+                url: row.get(6)?,
+                status: row.get(7)?,
+            },
+            annotations: row
+                .get::<_, Option<String>>(12)?
+                .map(|text| annotation_values(&text))
+                .unwrap_or_default(),
+            segments: row.get(8)?,
+            documents: row.get(9)?,
+            updated_at: row.get(10)?,
+            seq: row.get(11)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// How many of the newest traces a selective filter looks at first: see [`Store::list_traces`].
+const PROBE_TRACES: i64 = 5000;
+
 /// The SQL query of [`Store::list_traces`] and its arguments. Each filter is served by an index (see the
-/// schema).
-fn list_query(filter: &TraceFilter) -> (String, Vec<SqlValue>) {
+/// schema). With `cut`, only the traces that started at or after it, read in start time order (the filters'
+/// own indexes are not used: a unary `+` turns them off).
+fn list_query(filter: &TraceFilter, cut: Option<f64>) -> (String, Vec<SqlValue>) {
+    let p = if cut.is_some() { "+" } else { "" };
     let mut sql = String::from(
         "SELECT t.trace_id, t.root_name, t.start_time, t.end_time, t.status, t.http_method, t.http_url, \
              t.http_status, t.segments, t.documents, t.updated_at, t.seq, t.annotations FROM traces t WHERE 1",
@@ -397,24 +435,24 @@ fn list_query(filter: &TraceFilter) -> (String, Vec<SqlValue>) {
     if let Some(service) = &filter.service {
         // A segment of that name, or, in a trace without segments, a root subsegment of that name (a
         // trace with segments has a segment as its root).
-        sql.push_str(
-                " AND t.trace_id IN (SELECT d.trace_id FROM documents d WHERE d.kind = 0 AND d.name = ? \
-                 UNION SELECT r.trace_id FROM traces r WHERE r.root_rank = 0 AND r.root_name = ?)",
-            );
+        sql.push_str(&format!(
+                " AND {p}t.trace_id IN (SELECT d.trace_id FROM documents d WHERE d.kind = 0 AND d.name = ? \
+                 UNION SELECT r.trace_id FROM traces r WHERE r.root_rank = 0 AND r.root_name = ?)"
+            ));
         args.push(SqlValue::Text(service.clone()));
         args.push(SqlValue::Text(service.clone()));
     }
     if let Some(status) = filter.status {
-        sql.push_str(" AND t.status = ?");
+        sql.push_str(&format!(" AND {p}t.status = ?"));
         args.push(SqlValue::Text(status.as_str().to_owned()));
     }
     for (key, value) in &filter.annotations {
         // A string annotation equal to the text, a boolean named by it, or a number equal to it (see
         // `trace_annotations` in the schema).
-        sql.push_str(
-            " AND t.trace_id IN (SELECT a.trace_id FROM trace_annotations a WHERE a.key = ? \
-                 AND a.value IN (?, ?))",
-        );
+        sql.push_str(&format!(
+            " AND {p}t.trace_id IN (SELECT a.trace_id FROM trace_annotations a WHERE a.key = ? \
+             AND a.value IN (?, ?))"
+        ));
         args.push(SqlValue::Text(key.clone()));
         args.push(SqlValue::Text(value.clone()));
         args.push(match value.parse::<f64>() {
@@ -423,7 +461,7 @@ fn list_query(filter: &TraceFilter) -> (String, Vec<SqlValue>) {
         });
     }
     if let Some(min) = filter.min_duration {
-        sql.push_str(" AND t.duration >= ?");
+        sql.push_str(&format!(" AND {p}t.duration >= ?"));
         args.push(SqlValue::Real(min));
     }
     if let Some(from) = filter.from {
@@ -433,6 +471,10 @@ fn list_query(filter: &TraceFilter) -> (String, Vec<SqlValue>) {
     if let Some(to) = filter.to {
         sql.push_str(" AND t.start_time <= ?");
         args.push(SqlValue::Real(to));
+    }
+    if let Some(cut) = cut {
+        sql.push_str(" AND t.start_time >= ?");
+        args.push(SqlValue::Real(cut));
     }
     if let Some(seq) = filter.after_seq {
         sql.push_str(" AND t.seq > ?");
@@ -469,8 +511,8 @@ mod tests {
     use super::*;
     use crate::config::StoreLocation;
 
-    fn plan_of(store: &Store, filter: &TraceFilter) -> Vec<String> {
-        let (sql, args) = list_query(filter);
+    fn plan_of(store: &Store, filter: &TraceFilter, cut: Option<f64>) -> Vec<String> {
+        let (sql, args) = list_query(filter, cut);
         let conn = store.reader();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         stmt.query_map(params_from_iter(args), |row| row.get::<_, String>(3))
@@ -562,7 +604,13 @@ mod tests {
             ("none", base.clone()),
         ];
         for (label, filter) in filters {
-            let plan = plan_of(&store, &filter);
+            // The probe of the newest traces reads a range of the start time index.
+            let probe = plan_of(&store, &filter, Some(10.0));
+            assert!(
+                !probe.iter().any(|step| step.starts_with("SCAN ")),
+                "{label}: a full scan in the probe {probe:#?}"
+            );
+            let plan = plan_of(&store, &filter, None);
             let scans: Vec<&String> = plan
                 .iter()
                 .filter(|step| step.starts_with("SCAN "))
@@ -576,6 +624,67 @@ mod tests {
                 "{label}: a full scan in {plan:#?}"
             );
             assert!(!plan.is_empty(), "{label}: no plan");
+        }
+    }
+
+    /// The probe of the newest traces and the query from the filters' indexes give the same answers.
+    #[test]
+    fn the_probe_answers_as_the_full_query_does() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        store
+            .writer()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+                 INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name,
+                    segment_flags, subsegment_flags, segments, documents, bytes, updated_at, annotations)
+                 SELECT printf('1-5759e988-%024x', i), i, 1000 + i / 3, 1000 + i / 3 + (i % 97) / 10.0, 0, 1000,
+                    'svc-' || (i % 7), 0, CASE WHEN i % 1000 = 0 THEN 4 WHEN i % 13 = 0 THEN 1 ELSE 0 END,
+                    0, 1, 10, 2000, NULL FROM n;
+                 INSERT INTO trace_annotations (key, value, trace_id)
+                    SELECT 'c', 'x' || (seq % 5), trace_id FROM traces;",
+            )
+            .unwrap();
+        let base = TraceFilter {
+            limit: 100,
+            ..TraceFilter::default()
+        };
+        let filters = [
+            TraceFilter {
+                service: Some("svc-3".into()),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Ok),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Error),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Fault),
+                ..base.clone()
+            },
+            TraceFilter {
+                min_duration: Some(9.0),
+                ..base.clone()
+            },
+            TraceFilter {
+                min_duration: Some(1.0),
+                limit: 1000,
+                ..base.clone()
+            },
+            TraceFilter {
+                annotations: vec![("c".into(), "x0".into())],
+                ..base.clone()
+            },
+        ];
+        for filter in filters {
+            let listed = store.list_traces(&filter).unwrap();
+            let (sql, args) = list_query(&filter, None);
+            let full = read_summaries(&store.reader(), &sql, args).unwrap();
+            assert_eq!(listed, full, "{filter:?}");
+            assert!(!listed.is_empty(), "{filter:?}");
         }
     }
 }

@@ -477,4 +477,82 @@ mod tests {
             .unwrap();
         assert_eq!(tables, 0);
     }
+
+    /// A version 2 file opens as version 3: status and duration columns, their indexes, the annotation index
+    /// and the kept counts are added and filled from what it holds.
+    #[test]
+    fn a_version_2_store_is_upgraded() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE documents (trace_id TEXT NOT NULL, id TEXT NOT NULL, parent_id TEXT, kind INTEGER NOT NULL,
+                name TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL, in_progress INTEGER NOT NULL,
+                received_at REAL NOT NULL, body BLOB NOT NULL, PRIMARY KEY (trace_id, id));
+             CREATE TABLE traces (trace_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, start_time REAL NOT NULL,
+                end_time REAL, root_rank INTEGER NOT NULL, root_start REAL NOT NULL, root_name TEXT NOT NULL,
+                http_method TEXT, http_url TEXT, http_status INTEGER, segment_flags INTEGER NOT NULL,
+                subsegment_flags INTEGER NOT NULL, segments INTEGER NOT NULL, documents INTEGER NOT NULL,
+                bytes INTEGER NOT NULL, updated_at REAL NOT NULL, annotations TEXT) WITHOUT ROWID;
+             CREATE INDEX traces_by_start ON traces (start_time);
+             CREATE INDEX traces_by_seq ON traces (seq);
+             CREATE TABLE invalid (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
+                code TEXT NOT NULL, message TEXT NOT NULL, body BLOB NOT NULL);
+             INSERT INTO traces VALUES ('t1', 1, 1.0, 3.5, 2, 1.0, 'web', NULL, NULL, NULL, 4, 0, 1, 2, 30, 3.0,
+                '{\"customer\":[\"alice\"],\"n\":[2,2.5],\"ok\":[true]}');
+             INSERT INTO traces VALUES ('t2', 2, 2.0, NULL, 0, 2.0, 'lambda', NULL, NULL, NULL, 0, 3, 0, 1, 12, 3.0,
+                NULL);
+             PRAGMA user_version = 2;
+             PRAGMA application_id = 1481785689;",
+        )
+        .unwrap();
+        create(&conn, false).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+        let rows: Vec<(String, String, Option<f64>)> = conn
+            .prepare("SELECT trace_id, status, duration FROM traces ORDER BY trace_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("t1".to_owned(), "fault".to_owned(), Some(2.5)),
+                ("t2".to_owned(), "throttle".to_owned(), None)
+            ]
+        );
+        let index: Vec<(String, String, String)> = conn
+            .prepare(
+                "SELECT key, quote(value), trace_id FROM trace_annotations ORDER BY key, value, trace_id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |k: &str, v: &str| (k.to_owned(), v.to_owned(), "t1".to_owned());
+        assert_eq!(
+            index,
+            [
+                row("customer", "'alice'"),
+                row("n", "2"),
+                row("n", "2.5"),
+                row("ok", "'true'")
+            ]
+        );
+        let totals: (i64, i64, i64) = conn
+            .query_row("SELECT traces, documents, bytes FROM totals", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(totals, (2, 3, 42));
+        // Opening it again changes nothing.
+        create(&conn, false).unwrap();
+        let again: i64 = conn
+            .query_row("SELECT count(*) FROM trace_annotations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(again, 4);
+    }
 }
