@@ -167,8 +167,8 @@ impl Store {
         // enough match; one that matches few, from its own index. First the newest PROBE_TRACES (and any
         // that started at the same time as the last of them): if enough of them match, those are the answer,
         // since every trace left out started earlier.
+        // (The status index, by status then start time, reads the newest matches in order already.)
         let selective = filter.service.is_some()
-            || filter.status.is_some()
             || !filter.annotations.is_empty()
             || filter.min_duration.is_some();
         if selective && filter.trace_id.is_none() {
@@ -416,7 +416,7 @@ fn read_summaries(
 }
 
 /// How many of the newest traces a selective filter looks at first: see [`Store::list_traces`].
-const PROBE_TRACES: i64 = 5000;
+const PROBE_TRACES: i64 = 2000;
 
 /// The SQL query of [`Store::list_traces`] and its arguments. Each filter is served by an index (see the
 /// schema). With `cut`, only the traces that started at or after it, read in start time order (the filters'
@@ -434,11 +434,15 @@ fn list_query(filter: &TraceFilter, cut: Option<f64>) -> (String, Vec<SqlValue>)
     }
     if let Some(service) = &filter.service {
         // A segment of that name, or, in a trace without segments, a root subsegment of that name (a
-        // trace with segments has a segment as its root).
-        sql.push_str(&format!(
-                " AND {p}t.trace_id IN (SELECT d.trace_id FROM documents d WHERE d.kind = 0 AND d.name = ? \
-                 UNION SELECT r.trace_id FROM traces r WHERE r.root_rank = 0 AND r.root_name = ?)"
-            ));
+        // trace with segments has a segment as its root). Probing, a look-up per trace read; else the traces
+        // of the service, from the index of segment names.
+        sql.push_str(if cut.is_some() {
+            " AND (EXISTS (SELECT 1 FROM documents d WHERE d.trace_id = t.trace_id AND d.kind = 0 \
+             AND d.name = ?) OR (+t.root_rank = 0 AND +t.root_name = ?))"
+        } else {
+            " AND t.trace_id IN (SELECT d.trace_id FROM documents d WHERE d.kind = 0 AND d.name = ? \
+             UNION SELECT r.trace_id FROM traces r WHERE r.root_rank = 0 AND r.root_name = ?)"
+        });
         args.push(SqlValue::Text(service.clone()));
         args.push(SqlValue::Text(service.clone()));
     }
@@ -449,10 +453,13 @@ fn list_query(filter: &TraceFilter, cut: Option<f64>) -> (String, Vec<SqlValue>)
     for (key, value) in &filter.annotations {
         // A string annotation equal to the text, a boolean named by it, or a number equal to it (see
         // `trace_annotations` in the schema).
-        sql.push_str(&format!(
-            " AND {p}t.trace_id IN (SELECT a.trace_id FROM trace_annotations a WHERE a.key = ? \
+        sql.push_str(if cut.is_some() {
+            " AND EXISTS (SELECT 1 FROM trace_annotations a WHERE a.key = ? AND a.value IN (?, ?) \
+             AND a.trace_id = t.trace_id)"
+        } else {
+            " AND t.trace_id IN (SELECT a.trace_id FROM trace_annotations a WHERE a.key = ? \
              AND a.value IN (?, ?))"
-        ));
+        });
         args.push(SqlValue::Text(key.clone()));
         args.push(SqlValue::Text(value.clone()));
         args.push(match value.parse::<f64>() {
