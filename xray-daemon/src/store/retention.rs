@@ -17,13 +17,21 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
             super::schema::ANNOTATION_INDEX_VALUE
         ))?;
         let mut docs = tx.prepare_cached("DELETE FROM documents WHERE trace_id = ?1")?;
-        let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
-        for (trace_id, bytes) in victims {
+        let mut traces =
+            tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1 RETURNING documents, bytes")?;
+        let (mut removed, mut documents) = (0, 0);
+        for (trace_id, _) in victims {
             annotations.execute(params![trace_id])?;
             docs.execute(params![trace_id])?;
-            traces.execute(params![trace_id])?;
-            freed += bytes;
+            let mut rows = traces.query(params![trace_id])?;
+            if let Some(row) = rows.next()? {
+                removed += 1;
+                documents += row.get::<_, i64>(0)?;
+                freed += row.get::<_, i64>(1)?;
+            }
         }
+        tx.prepare_cached(super::writer::ADD_TO_TOTALS)?
+            .execute(params![-removed, -documents, -freed])?;
     }
     tx.commit()?;
     Ok(freed)

@@ -172,17 +172,22 @@ impl Writer {
                 }
             }
             drop(insert);
-            let mut bytes = 0;
+            let (mut bytes, mut new_traces, mut documents) = (0, 0, 0);
             let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
             let mut index = tx.prepare_cached(INDEX_ANNOTATION)?;
             for update in &traces.updates {
                 bytes += update.bytes;
-                upsert_trace(&mut upsert, update, self.next_seq)?;
+                documents += update.documents;
+                if upsert_trace(&mut upsert, update, self.next_seq)? {
+                    new_traces += 1;
+                }
                 index_annotations(&mut index, update)?;
                 self.next_seq += 1;
             }
             drop(upsert);
             drop(index);
+            tx.prepare_cached(ADD_TO_TOTALS)?
+                .execute(params![new_traces, documents, bytes])?;
             tx.commit()?;
             Ok((stored, invalid, bytes, invalid_bytes))
         })();
@@ -290,7 +295,12 @@ const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, seq, start_time, end_t
             updated_at = excluded.updated_at,
             annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
                                WHEN annotations IS NULL THEN excluded.annotations
-                               ELSE xray_merge_annotations(annotations, excluded.annotations) END";
+                               ELSE xray_merge_annotations(annotations, excluded.annotations) END
+         RETURNING documents";
+
+/// Adds a batch's (or, negative, retention's) changes to the kept counts.
+pub(super) const ADD_TO_TOTALS: &str = "UPDATE totals SET traces = traces + ?1, documents = documents + ?2, \
+     bytes = bytes + ?3 WHERE id = 0";
 
 /// Inserts a document unless its trace and id are stored already.
 const INSERT_DOCUMENT: &str = "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
@@ -473,32 +483,37 @@ impl<'a> TraceUpdates<'a> {
     }
 }
 
+/// Upserts a trace's row; returns whether the row is new. A stored trace has a document at least, so its row
+/// ends with more documents than the batch adds; a new one, with just those (the upsert returns the count).
 fn upsert_trace(
     upsert: &mut rusqlite::CachedStatement<'_>,
     u: &TraceUpdate<'_>,
     seq: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
     let annotations = (!u.annotations.is_empty()).then(|| annotations_json(&u.annotations));
-    upsert.execute(params![
-        u.trace_id,
-        seq,
-        u.start_time,
-        u.end_time,
-        u.root_rank,
-        u.root_start,
-        u.root_name,
-        u.http_method,
-        u.http_url,
-        u.http_status,
-        u.segment_flags,
-        u.subsegment_flags,
-        u.segments,
-        u.documents,
-        u.bytes,
-        u.updated_at,
-        annotations,
-    ])?;
-    Ok(())
+    let documents: i64 = upsert.query_row(
+        params![
+            u.trace_id,
+            seq,
+            u.start_time,
+            u.end_time,
+            u.root_rank,
+            u.root_start,
+            u.root_name,
+            u.http_method,
+            u.http_url,
+            u.http_status,
+            u.segment_flags,
+            u.subsegment_flags,
+            u.segments,
+            u.documents,
+            u.bytes,
+            u.updated_at,
+            annotations,
+        ],
+        |row| row.get(0),
+    )?;
+    Ok(documents == u.documents)
 }
 
 /// Indexes one annotation value of a trace, once.
