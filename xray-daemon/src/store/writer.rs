@@ -175,17 +175,20 @@ impl Writer {
             let (mut bytes, mut new_traces, mut documents) = (0, 0, 0);
             let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
             let mut index = tx.prepare_cached(INDEX_ANNOTATION)?;
+            let mut known = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
             for update in &traces.updates {
                 bytes += update.bytes;
                 documents += update.documents;
-                if upsert_trace(&mut upsert, update, self.next_seq)? {
+                if !known.exists(params![update.trace_id])? {
                     new_traces += 1;
                 }
+                upsert_trace(&mut upsert, update, self.next_seq)?;
                 index_annotations(&mut index, update)?;
                 self.next_seq += 1;
             }
             drop(upsert);
             drop(index);
+            drop(known);
             tx.prepare_cached(ADD_TO_TOTALS)?
                 .execute(params![new_traces, documents, bytes])?;
             tx.commit()?;
@@ -295,8 +298,7 @@ const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, seq, start_time, end_t
             updated_at = excluded.updated_at,
             annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
                                WHEN annotations IS NULL THEN excluded.annotations
-                               ELSE xray_merge_annotations(annotations, excluded.annotations) END
-         RETURNING documents";
+                               ELSE xray_merge_annotations(annotations, excluded.annotations) END";
 
 /// Adds a batch's (or, negative, retention's) changes to the kept counts.
 pub(super) const ADD_TO_TOTALS: &str = "UPDATE totals SET traces = traces + ?1, documents = documents + ?2, \
@@ -483,37 +485,32 @@ impl<'a> TraceUpdates<'a> {
     }
 }
 
-/// Upserts a trace's row; returns whether the row is new. A stored trace has a document at least, so its row
-/// ends with more documents than the batch adds; a new one, with just those (the upsert returns the count).
 fn upsert_trace(
     upsert: &mut rusqlite::CachedStatement<'_>,
     u: &TraceUpdate<'_>,
     seq: i64,
-) -> rusqlite::Result<bool> {
+) -> rusqlite::Result<()> {
     let annotations = (!u.annotations.is_empty()).then(|| annotations_json(&u.annotations));
-    let documents: i64 = upsert.query_row(
-        params![
-            u.trace_id,
-            seq,
-            u.start_time,
-            u.end_time,
-            u.root_rank,
-            u.root_start,
-            u.root_name,
-            u.http_method,
-            u.http_url,
-            u.http_status,
-            u.segment_flags,
-            u.subsegment_flags,
-            u.segments,
-            u.documents,
-            u.bytes,
-            u.updated_at,
-            annotations,
-        ],
-        |row| row.get(0),
-    )?;
-    Ok(documents == u.documents)
+    upsert.execute(params![
+        u.trace_id,
+        seq,
+        u.start_time,
+        u.end_time,
+        u.root_rank,
+        u.root_start,
+        u.root_name,
+        u.http_method,
+        u.http_url,
+        u.http_status,
+        u.segment_flags,
+        u.subsegment_flags,
+        u.segments,
+        u.documents,
+        u.bytes,
+        u.updated_at,
+        annotations,
+    ])?;
+    Ok(())
 }
 
 /// Indexes one annotation value of a trace, once.
