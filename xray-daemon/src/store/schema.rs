@@ -10,7 +10,7 @@
 //! `trace_annotations` indexes each distinct annotation value of a trace (strings as text, numbers as numbers,
 //! booleans as the text `true`/`false`). The one-row table `totals` keeps the counts `GET /api/stats` shows:
 //! the writer and retention change it in the transaction that changes the traces, so that a rolled-back batch
-//! leaves it exact too (triggers on `traces` did the same at twice the writer's cost).
+//! leaves it exact too.
 //! Opening a version 1 or 2 file adds what is missing.
 
 use std::collections::{BTreeMap, BTreeSet};
