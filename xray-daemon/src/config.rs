@@ -101,6 +101,9 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// The timeouts and connection limit of every HTTP listener (the API and viewer, the sampling API).
     pub http_limits: HttpLimits,
+    /// The longest a store query of the API may run: past it, the query stops and the API answers 503
+    /// ([`crate::api::error::ApiError::query_timeout`]). 5 s by default.
+    pub query_timeout: Duration,
     /// Forwarding of every valid document to AWS X-Ray; `None` (the default) keeps them local.
     pub forward: Option<ForwardConfig>,
 }
@@ -120,6 +123,7 @@ impl Default for Config {
             max_write_delay: Duration::from_millis(500),
             allowed_hosts: Vec::new(),
             http_limits: HttpLimits::default(),
+            query_timeout: crate::store::DEFAULT_QUERY_TIMEOUT,
             forward: None,
         }
     }
@@ -137,19 +141,22 @@ impl Config {
     }
 }
 
-/// Parses a duration such as `90`, `90s`, `15m`, `24h` or `7d` (a bare number is seconds).
+/// Parses a duration such as `500ms`, `90`, `90s`, `15m`, `24h` or `7d` (a bare number is seconds).
 ///
 /// # Errors
-/// A message naming the text when it is not a whole number with an optional `s`, `m`, `h` or `d` suffix.
+/// A message naming the text when it is not a whole number with an optional `ms`, `s`, `m`, `h` or `d` suffix.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 24h or 7d"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("invalid duration {text:?}: expected e.g. 500ms, 90s, 15m, 24h or 7d")
+    })?;
+    if unit == "ms" {
+        return Ok(Duration::from_millis(n));
+    }
     let secs = match unit {
         "s" => Some(n),
         "m" => n.checked_mul(60),
@@ -157,8 +164,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => n.checked_mul(86_400),
         _ => None,
     };
-    secs.map(Duration::from_secs)
-        .ok_or_else(|| format!("invalid duration {text:?}: expected e.g. 90s, 15m, 24h or 7d"))
+    secs.map(Duration::from_secs).ok_or_else(|| {
+        format!("invalid duration {text:?}: expected e.g. 500ms, 90s, 15m, 24h or 7d")
+    })
 }
 
 #[cfg(test)]
@@ -171,6 +179,7 @@ mod tests {
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("").is_err());

@@ -47,6 +47,7 @@ impl Daemon {
             config.sampling_rules.as_deref(),
         )?);
         let store = Store::open(&config.store)?;
+        store.set_query_timeout(config.query_timeout);
         let forward_client = match &config.forward {
             Some(forward) => Some(forward::connect(forward).await.map_err(Error::Forward)?),
             None => None,

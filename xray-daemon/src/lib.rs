@@ -68,6 +68,16 @@
 //! [`Config::max_write_delay`] (500 ms by default). A power cut may also lose the last commits the operating system
 //! had not written out (the store does not `fsync`).
 //!
+//! # Under load
+//! Every filter of `GET /api/traces` is served by an index, and `GET /api/stats` reads counts the store keeps
+//! rather than counting. Each store query runs within a time limit ([`Config::query_timeout`],
+//! `--query-timeout`, 5 s by default): past it, the query stops and the API answers `503` with a JSON error,
+//! and the next query runs as usual. A trace comes from `GET /api/traces/{trace_id}` in pages of at most 4 MiB of
+//! documents (`?offset=`, see [`api::traces::TraceDetail`]), each document sent once with its place in the
+//! trace's trees. The HTTP listeners' timeouts and connection limit ([`Config::http_limits`]) and the write delay
+//! ([`Config::max_write_delay`]) have flags too: `--http-header-timeout`, `--http-idle-timeout`,
+//! `--http-max-connections`, `--max-write-delay`.
+//!
 //! # Layout
 //! | module | what |
 //! |---|---|

@@ -315,3 +315,53 @@ async fn half_open_connections_are_closed() {
     }
     daemon.shutdown().await.unwrap();
 }
+
+/// A query that runs past the store's time limit is stopped and answered with a 503 and a JSON error; the
+/// connection it ran on serves the next query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_past_the_time_limit_is_a_503_and_the_next_one_works() {
+    let daemon = start().await;
+    let docs: Vec<String> = (0..300u32)
+        .map(|n| {
+            segment(
+                &format!("1-5759e988-{n:024x}"),
+                &format!("{n:016x}"),
+                "web",
+                1000.0 + f64::from(n),
+                Some(1000.5 + f64::from(n)),
+                json!({}),
+            )
+        })
+        .collect();
+    send_documents(&daemon, &docs);
+    settle(&daemon, 300).await;
+    daemon.store().set_query_timeout(Duration::from_nanos(1));
+    for path in ["/api/traces?limit=1000", "/api/traces?status=ok&limit=1000"] {
+        let (status, body) = {
+            let daemon = &daemon;
+            tokio::task::block_in_place(|| http_get(daemon, path))
+        };
+        assert_eq!(status, 503, "{path}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"error": "the query ran past the store's time limit and was stopped: narrow it (a time range, \
+                             a service, a status) and try again"}),
+            "{path}"
+        );
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            format!(
+                "{{\"error\":\"{}\"}}",
+                xray_daemon::api::error::QUERY_TIMEOUT_MESSAGE
+            )
+        );
+    }
+    daemon
+        .store()
+        .set_query_timeout(xray_daemon::store::DEFAULT_QUERY_TIMEOUT);
+    let list: Value = api(&daemon, "/api/traces?limit=1000").await;
+    assert_eq!(list["traces"].as_array().unwrap().len(), 300);
+    let list: Value = api(&daemon, "/api/traces?status=ok&limit=1000").await;
+    assert_eq!(list["traces"].as_array().unwrap().len(), 300);
+    daemon.shutdown().await.unwrap();
+}

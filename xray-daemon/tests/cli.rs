@@ -274,3 +274,84 @@ fn validate_fails_on_input_it_did_not_read() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The HTTP limits given on the command line apply: with `--http-idle-timeout 1s` an idle connection to the API
+/// is closed by the daemon; a bad limit is refused with exit code 2.
+#[test]
+fn daemon_takes_its_limits_from_the_command_line() {
+    use std::io::Read;
+    let mut child = Command::new(XRAY)
+        .args([
+            "daemon",
+            "--memory",
+            "--udp-address",
+            "127.0.0.1:0",
+            "--api-address",
+            "127.0.0.1:0",
+            "--http-idle-timeout",
+            "1s",
+            "--http-header-timeout",
+            "1s",
+            "--http-max-connections",
+            "4",
+            "--max-write-delay",
+            "250ms",
+            "--query-timeout",
+            "2s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let api = line
+        .split("viewer on http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Connected, silent: closed by the daemon (the default would keep it a minute, past this read's timeout).
+    let mut idle = std::net::TcpStream::connect(&api).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let read = idle.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0))
+            || matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{read:?}"
+    );
+    let stats: serde_json::Value = xray_daemon::cli::http::get_json(
+        &format!("http://{api}"),
+        "/api/stats",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(stats["received"], 0);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    let out = run(&["daemon", "--memory", "--http-max-connections", "0"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("invalid value '0' for '--http-max-connections <N>'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["daemon", "--memory", "--max-write-delay", "1w"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("invalid duration \"1w\": expected e.g. 500ms, 90s, 15m, 24h or 7d"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -89,7 +89,7 @@ async fn fifty_thousand_datagrams_from_five_senders_are_all_stored() {
     assert_eq!(body["store"]["traces"], u64::from(TRACES));
     assert_eq!(body["store"]["documents"], total);
     for n in [0, 1, 4999, TRACES - 1] {
-        let trace: Value = api(&daemon, &format!("/api/traces/{}", trace_id(n))).await;
+        let trace = whole_trace(&daemon, &trace_id(n)).await;
         assert_eq!(
             trace["documents"].as_array().unwrap().len(),
             SENDERS as usize

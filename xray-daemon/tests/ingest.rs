@@ -294,7 +294,7 @@ async fn independent_subsegments_are_assembled_whatever_the_order() {
         ],
     );
     settle(&daemon, 2).await;
-    let trace: Value = api(&daemon, &format!("/api/traces/{TRACE}")).await;
+    let trace = whole_trace(&daemon, TRACE).await;
     assert_eq!(trace["segments"], json!([]));
     assert_eq!(trace["orphans"].as_array().unwrap().len(), 1);
     assert_eq!(trace["orphans"][0]["id"], "00000000000000c1");
@@ -314,7 +314,7 @@ async fn independent_subsegments_are_assembled_whatever_the_order() {
     );
     send_documents(&daemon, &[root]);
     settle(&daemon, 3).await;
-    let trace: Value = api(&daemon, &format!("/api/traces/{TRACE}")).await;
+    let trace = whole_trace(&daemon, TRACE).await;
     assert_eq!(trace["orphans"], json!([]));
     assert_eq!(trace["documents"].as_array().unwrap().len(), 3);
     let handler = &trace["segments"][0]["subsegments"][0];
@@ -342,7 +342,7 @@ async fn lambda_subsegments_hang_under_their_missing_facade() {
     let datagrams: Vec<Vec<u8>> = files.iter().map(|f| datagram(&fixture(f))).collect();
     send_raw(&daemon, &datagrams);
     settle(&daemon, 3).await;
-    let trace: Value = api(&daemon, &format!("/api/traces/{TRACE}")).await;
+    let trace = whole_trace(&daemon, TRACE).await;
     let orphans = trace["orphans"].as_array().unwrap();
     assert_eq!(orphans.len(), 1);
     assert_eq!(orphans[0]["name"], "handler");

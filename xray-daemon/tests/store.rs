@@ -220,7 +220,7 @@ async fn foreign_and_conflicting_files_are_refused_untouched() {
         (
             "newer.sqlite3",
             "CREATE TABLE traces (trace_id TEXT); PRAGMA user_version = 99;",
-            "it is version 99 of the store, newer than this daemon's 2",
+            "it is version 99 of the store, newer than this daemon's 3",
         ),
     ];
     for (name, sql, reason) in cases {
@@ -244,4 +244,89 @@ async fn foreign_and_conflicting_files_are_refused_untouched() {
         assert_eq!(std::fs::read(&path).unwrap(), before, "{name} was changed");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The counts `GET /api/stats` shows are kept as traces come and go, never recounted: they equal a recount
+/// after inserts (new traces, later documents of a trace, a complete document replacing its in-progress
+/// version), invalid documents, removal by size, and a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_counts_equal_a_recount_after_inserts_retention_and_invalid_documents() {
+    let dir = temp_dir("kept-counts");
+    let doc = |n: u32, end: Option<f64>| {
+        segment(
+            &trace_id(n),
+            &format!("{n:016x}"),
+            "web",
+            100.0 + f64::from(n),
+            end,
+            json!({"annotations": {"n": n, "customer": format!("c{}", n % 3)},
+                   "metadata": {"pad": {"x": "y".repeat(900)}}}),
+        )
+    };
+    let size = doc(1, Some(1.0)).len() as u64;
+    let config = Config {
+        store: StoreLocation::File(dir.join("traces.sqlite3")),
+        retention: Retention {
+            max_bytes: 40 * size,
+            ..Retention::default()
+        },
+        ..Config::ephemeral()
+    };
+    let daemon = Daemon::start(config.clone()).await.unwrap();
+    let check = |daemon: &xray_daemon::DaemonHandle| {
+        let kept = daemon.store().counts().unwrap();
+        assert_eq!(kept, daemon.store().recount().unwrap());
+        kept
+    };
+    // In progress first, then complete; a second document in some traces; junk.
+    for n in 1..=30 {
+        send_documents(&daemon, &[doc(n, None)]);
+    }
+    settle(&daemon, 30).await;
+    assert_eq!(check(&daemon).traces, 30);
+    for n in 1..=30 {
+        let mut docs = vec![doc(n, Some(101.5 + f64::from(n)))];
+        if n % 2 == 0 {
+            docs.push(subsegment(
+                &trace_id(n),
+                &format!("{:016x}", 1000 + n),
+                &format!("{n:016x}"),
+                "db",
+                100.2 + f64::from(n),
+                100.3 + f64::from(n),
+            ));
+        }
+        send_documents(&daemon, &docs);
+    }
+    send_raw(&daemon, &[b"junk".to_vec(), datagram(b"{\"name\":\"x\"}")]);
+    settle(&daemon, 30 + 30 + 15 + 2).await;
+    let counts = check(&daemon);
+    assert_eq!((counts.traces, counts.documents), (30, 45));
+    // Past the size limit: the oldest traces go.
+    for n in 31..=100 {
+        send_documents(&daemon, &[doc(n, Some(101.0 + f64::from(n)))]);
+    }
+    settle(&daemon, 77 + 70).await;
+    let counts = check(&daemon);
+    assert!(
+        (20..=40).contains(&counts.traces),
+        "{} traces kept",
+        counts.traces
+    );
+    let stats: Value = api(&daemon, "/api/stats").await;
+    assert_eq!(
+        stats["store"],
+        serde_json::to_value(daemon.store().recount().unwrap()).unwrap()
+    );
+    // The annotation index forgets the traces removed.
+    let list: Value = api(&daemon, "/api/traces?annotation=n=1").await;
+    assert_eq!(ids(&list), Vec::<String>::new());
+    let list: Value = api(&daemon, "/api/traces?annotation=n=100").await;
+    assert_eq!(ids(&list), [trace_id(100)]);
+    daemon.shutdown().await.unwrap();
+
+    let daemon = Daemon::start(config).await.unwrap();
+    assert_eq!(check(&daemon), counts);
+    daemon.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -453,6 +453,73 @@ fn the_viewer_in_headless_chromium() {
     assert_no_injection(&session, "invalid");
     screenshot(&session, "7-invalid");
 
+    // A trace too big for one answer (80 subsegments of 60 KB: two pages): every page is read, each
+    // subsegment drawn once under its segment, and shown as received.
+    let big = "1-5759e988-00000000000000000000beef";
+    let mut docs = vec![common::segment(
+        big,
+        "00000000000000a1",
+        "big",
+        5000.0,
+        Some(5010.0),
+        json!({}),
+    )];
+    for n in 0..80u32 {
+        docs.push(
+            json!({"trace_id": big, "id": format!("{:016x}", 0xc000 + n), "parent_id": "00000000000000a1",
+                "type": "subsegment", "name": format!("part-{n}"), "start_time": 5000.0 + f64::from(n) / 10.0,
+                "end_time": 5000.05 + f64::from(n) / 10.0, "metadata": {"default": {"pad": "x".repeat(60 * 1024)}}})
+            .to_string(),
+        );
+    }
+    let received = daemon.stats().received;
+    for (i, doc) in docs.iter().enumerate() {
+        common::send_documents(&daemon, std::slice::from_ref(doc));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while daemon.stats().received < received + i as u64 + 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "document {i} never arrived"
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    assert!(runtime.block_on(daemon.flush()));
+    session.goto(&format!("{base}/traces/{big}"));
+    let names = session.wait_for_texts(".wf-row .wf-label", "the big trace's waterfall", |t| {
+        t.len() == 81
+    });
+    assert_eq!(names[0], "big");
+    assert_eq!(names[80], "part-79");
+    let indents = session.execute(
+        "return [...document.querySelectorAll('.wf-row[data-entity-id] .wf-name')]
+            .map(n => parseFloat(getComputedStyle(n).paddingLeft))",
+        vec![],
+    );
+    let indents = indents.as_array().unwrap();
+    assert!(
+        indents[1..]
+            .iter()
+            .all(|i| i.as_f64() > indents[0].as_f64()),
+        "{indents:?}"
+    );
+    session
+        .find_all(".wf-row[data-entity-id]")
+        .into_iter()
+        .nth(80)
+        .unwrap()
+        .click();
+    let raw = session.wait_for_texts(
+        "#details [data-section='raw document']",
+        "the raw document",
+        |t| t.first().is_some_and(|t| t.contains("part-79")),
+    );
+    assert!(
+        raw[0].contains("As received by the daemon."),
+        "{}",
+        &raw[0][..200]
+    );
+
     let console: Vec<Value> = session.console();
     let refused: Vec<&Value> = console
         .iter()

@@ -3,12 +3,16 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /api/traces` | trace summaries, newest first, with filters ([`traces::list`]) |
-//! | `GET /api/traces/{trace_id}` | one trace, assembled, with every document ([`traces::get`]) |
-//! | `GET /api/stats` | counters: received, stored, invalid by reason, dropped; what the store holds |
+//! | `GET /api/traces/{trace_id}` | one trace: its summary and its documents, each once, with where each goes in the trace's trees; a page of at most 4 MiB at a time (`?offset=`) ([`traces::TraceDetail`]) |
+//! | `GET /api/stats` | counters: received, stored, invalid by reason, dropped; what the store holds (kept counts, not recounted) |
 //! | `GET /api/invalid` | the newest invalid documents with their reasons (`?limit=`, default 100) |
 //! | `GET /api/map` | the service map of the traces that started in `?from=&to=` (epoch seconds) ([`map::get`]) |
-
 //! | `GET /api/sampling` | the sampling rules served, with each client's statistics and quota ([`crate::sampling`]) |
+//!
+//! Every store query runs within the store's time limit ([`crate::Config::query_timeout`], `--query-timeout`):
+//! one that runs past it is stopped and answered `503 Service Unavailable` with
+//! `{"error": "the query ran past the store's time limit and was stopped: narrow it (a time range, a service, a status) and try again"}`
+//! ([`error::QUERY_TIMEOUT_MESSAGE`]).
 
 pub mod error;
 pub mod guard;

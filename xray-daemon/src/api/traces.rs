@@ -10,7 +10,7 @@ use xray_sdk_types::TraceId;
 use super::ApiState;
 use super::error::{ApiError, blocking};
 use crate::store::query::{MAX_LIMIT, TraceFilter, TraceStatus, TraceSummary};
-use crate::trace::assemble;
+use crate::trace::{AssembledTrace, assemble};
 
 /// The default number of summaries returned.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -27,19 +27,72 @@ pub struct TraceList {
     pub latest_seq: i64,
 }
 
-/// The body of `GET /api/traces/{trace_id}`.
+/// The most bytes of documents one answer of `GET /api/traces/{trace_id}` holds (as stored; a single larger
+/// document is sent alone).
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The most documents one answer of `GET /api/traces/{trace_id}` holds.
+pub const PAGE_DOCUMENTS: usize = 1000;
+
+/// The body of `GET /api/traces/{trace_id}`: the trace's summary and a page of its documents, each sent once.
+///
+/// The documents come by start time (then id), at most [`PAGE_BYTES`] of them and at most [`PAGE_DOCUMENTS`]
+/// per answer; `next_offset` says where the next page starts (`?offset=`), until the last. The trees of the
+/// trace are not sent assembled: `attached_to` says which document each independent subsegment goes into
+/// (under the entity its `parent_id` names), and [`TraceDetail::assembled`] (or the viewer) builds them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceDetail {
     /// The trace id.
     pub id: String,
     /// The trace's summary.
     pub summary: TraceSummary,
-    /// The segments, with their subsegments and the independent subsegments attached under their parents.
-    pub segments: Vec<Value>,
-    /// Independent subsegments whose parent is not in the trace.
-    pub orphans: Vec<Value>,
-    /// Every document of the trace, as received, by start time.
+    /// The documents of this page, as received, by start time.
     pub documents: Vec<Value>,
+    /// For each of `documents`, the id of the document of the trace it is attached within, or `null` for a
+    /// root: a segment, or an independent subsegment whose parent is not in the trace (an orphan).
+    pub attached_to: Vec<Option<String>>,
+    /// The index of `documents[0]` among the trace's documents.
+    pub offset: usize,
+    /// How many documents the trace has in all.
+    pub total: usize,
+    /// The `offset` of the next page, or `null` when this page holds the last document.
+    pub next_offset: Option<usize>,
+}
+
+impl TraceDetail {
+    /// Adds the next page's documents to this one's (as a client fetching every page does).
+    pub fn append(&mut self, next: TraceDetail) {
+        self.documents.extend(next.documents);
+        self.attached_to.extend(next.attached_to);
+        self.total = next.total;
+        self.next_offset = next.next_offset;
+    }
+
+    /// The trees of the documents held (all of the trace's once every page is appended).
+    pub fn assembled(&self) -> AssembledTrace {
+        assemble(self.documents.clone())
+    }
+}
+
+/// Parses the query of `GET /api/traces/{trace_id}`: `offset=N`, the index of the first document sent
+/// (default 0).
+///
+/// # Errors
+/// A message naming the bad or unknown parameter.
+pub fn parse_page_query(query: &str) -> Result<usize, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|e| format!("invalid query string: {e}"))?;
+    let mut offset = 0;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "offset" => {
+                offset = value
+                    .parse()
+                    .map_err(|_| format!("offset must be a whole number, not {value:?}"))?;
+            }
+            other => return Err(format!("unknown parameter {other:?}")),
+        }
+    }
+    Ok(offset)
 }
 
 /// Parses the query of `GET /api/traces`:
@@ -128,10 +181,11 @@ pub async fn list(
     Ok(Json(list))
 }
 
-/// `GET /api/traces/{trace_id}`.
+/// `GET /api/traces/{trace_id}`: see [`TraceDetail`].
 pub async fn get(
     State(state): State<ApiState>,
     trace_id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<TraceDetail>, ApiError> {
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if TraceId::parse(&trace_id).is_err() {
@@ -139,32 +193,35 @@ pub async fn get(
             "{trace_id:?} is not a trace id (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx)"
         )));
     }
+    let offset = parse_page_query(query.as_deref().unwrap_or("")).map_err(ApiError::bad_request)?;
     let store = state.store.clone();
     let id = trace_id.clone();
-    let (summary, bodies) =
-        blocking(move || Ok((store.trace_summary(&id)?, store.trace_documents(&id)?))).await?;
+    let (summary, page) = blocking(move || {
+        Ok((
+            store.trace_summary(&id)?,
+            store.trace_page(&id, offset, PAGE_BYTES, PAGE_DOCUMENTS)?,
+        ))
+    })
+    .await?;
     let Some(summary) = summary else {
         return Err(ApiError::not_found(format!("no trace {trace_id}")));
     };
-    let documents: Vec<Value> = bodies
+    let documents: Vec<Value> = page
+        .bodies
         .iter()
         .map(|body| {
             serde_json::from_slice(body)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
         })
         .collect();
-    let assembled = assemble(
-        documents
-            .iter()
-            .filter(|d| d.is_object())
-            .cloned()
-            .collect(),
-    );
+    let end = page.offset + documents.len();
     Ok(Json(TraceDetail {
         id: trace_id,
         summary,
-        segments: assembled.segments,
-        orphans: assembled.orphans,
         documents,
+        attached_to: page.attached_to,
+        offset: page.offset,
+        total: page.total,
+        next_offset: (end < page.total).then_some(end),
     }))
 }

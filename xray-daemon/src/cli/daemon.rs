@@ -97,6 +97,9 @@ pub struct DaemonArgs {
     /// Refused, with the reason: sending to X-Ray through a proxy is not supported.
     #[arg(long = "proxy-address", short = 'p', value_name = "URL", hide = true)]
     pub proxy_address: Option<String>,
+    /// HTTP timeouts and connections, the write delay, the query time limit.
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// What `xray daemon` runs with: the daemon's configuration, and how to log.
@@ -169,7 +172,7 @@ impl DaemonArgs {
             forward.concurrency = usize::from(self.concurrency.or(file.concurrency).unwrap_or(8));
             forward
         });
-        let config = Config {
+        let mut config = Config {
             udp_address: self.udp_address.or(file.udp_address).unwrap_or(default_udp),
             sampling_address: self.tcp_address.or(file.tcp_address),
             sampling_rules: self.sampling_rules.clone(),
@@ -185,6 +188,7 @@ impl DaemonArgs {
             forward,
             ..Config::default()
         };
+        self.limits.apply(&mut config);
         let log_rotation_asked = log_file.is_some() && file.log_rotation != Some(false);
         Ok(Settings {
             config,

@@ -126,6 +126,24 @@ pub fn get_json<T: DeserializeOwned>(
     serde_json::from_slice(body).map_err(|e| bad(&format!("invalid JSON: {e}")))
 }
 
+/// GETs every page of `GET /api/traces/{trace_id}` from the daemon at `base`: the whole trace.
+///
+/// # Errors
+/// As [`get_json`], for any page.
+pub fn get_trace(
+    base: &str,
+    trace_id: &str,
+    timeout: Duration,
+) -> Result<crate::api::traces::TraceDetail, HttpError> {
+    let path = format!("/api/traces/{trace_id}");
+    let mut trace: crate::api::traces::TraceDetail = get_json(base, &path, timeout)?;
+    while let Some(offset) = trace.next_offset {
+        let page = get_json(base, &format!("{path}?offset={offset}"), timeout)?;
+        trace.append(page);
+    }
+    Ok(trace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

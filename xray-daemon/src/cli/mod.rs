@@ -3,6 +3,7 @@
 pub mod config_file;
 pub mod daemon;
 pub mod http;
+pub mod limits;
 pub mod logger;
 pub mod tail;
 pub mod tree;

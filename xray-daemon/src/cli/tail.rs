@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::http::{HttpError, get_json};
+use super::http::{HttpError, get_json, get_trace};
 use super::tree::render;
-use crate::api::traces::{TraceDetail, TraceList};
+use crate::api::traces::TraceList;
 
 /// The options of `xray tail`.
 #[derive(Debug, Args)]
@@ -82,7 +82,7 @@ pub fn run(args: TailArgs) -> ExitCode {
         ready.sort_by_key(|(_, seq)| *seq);
         for (id, _) in ready {
             pending.remove(&id);
-            match get_json::<TraceDetail>(&args.api, &format!("/api/traces/{id}"), TIMEOUT) {
+            match get_trace(&args.api, &id, TIMEOUT) {
                 Ok(trace) => {
                     println!("{}", render(&trace));
                     printed += 1;

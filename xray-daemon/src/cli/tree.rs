@@ -125,13 +125,14 @@ pub fn render(trace: &TraceDetail) -> String {
         let _ = write!(out, "  {key}={}", values.join(","));
     }
     out.push('\n');
+    let assembled = trace.assembled();
     let mut ids = HashSet::new();
-    for segment in &trace.segments {
+    for segment in &assembled.segments {
         collect_ids(segment, &mut ids);
     }
     let mut callees: Callees<'_> = HashMap::new();
     let mut roots = Vec::new();
-    for segment in &trace.segments {
+    for segment in &assembled.segments {
         match segment.get("parent_id").and_then(Value::as_str) {
             Some(parent) if ids.contains(parent) => {
                 callees.entry(parent).or_default().push(segment)
@@ -142,7 +143,7 @@ pub fn render(trace: &TraceDetail) -> String {
     for segment in roots {
         write_entity(&mut out, segment, 0, s.start_time, &callees);
     }
-    for orphan in &trace.orphans {
+    for orphan in &assembled.orphans {
         let parent = orphan
             .get("parent_id")
             .and_then(Value::as_str)
@@ -184,16 +185,17 @@ mod tests {
                 updated_at: 11.0,
                 seq: 2,
             },
-            segments: vec![
+            documents: vec![
                 json!({"name": "web", "start_time": 10.0, "end_time": 10.25, "fault": true,
                 "subsegments": [{"name": "DynamoDB", "start_time": 10.0625, "end_time": 10.125,
                                  "aws": {"operation": "PutItem"}}]}),
+                json!({"name": "lost", "id": "00000000000000c1", "type": "subsegment",
+                    "parent_id": "0123456789abcdef", "start_time": 10.5, "in_progress": true}),
             ],
-            orphans: vec![
-                json!({"name": "lost", "parent_id": "0123456789abcdef", "start_time": 10.5,
-                                 "in_progress": true}),
-            ],
-            documents: vec![],
+            attached_to: vec![None, None],
+            offset: 0,
+            total: 2,
+            next_offset: None,
         };
         assert_eq!(
             render(&trace),

@@ -19,8 +19,8 @@ use clap::Args;
 use xray_sdk::Recorder;
 use xray_sdk::sampling::AlwaysSample;
 
-use crate::api::traces::{TraceDetail, TraceList};
-use crate::cli::http::get_json;
+use crate::api::traces::TraceList;
+use crate::cli::http::{get_json, get_trace};
 use crate::cli::tree;
 use crate::config::Config;
 use crate::daemon::{Daemon, DaemonHandle};
@@ -156,7 +156,12 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     for summary in list.traces.iter().rev() {
-        let detail = fetch::<TraceDetail>(&api, &format!("/api/traces/{}", summary.id)).await?;
+        let (base, id) = (api.clone(), summary.id.clone());
+        let detail =
+            tokio::task::spawn_blocking(move || get_trace(&base, &id, Duration::from_secs(5)))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
         println!();
         print!("{}", tree::render(&detail));
         trace_ids.push(summary.id.clone());

@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Store;
-use crate::ingest::Flags;
+use crate::trace::assemble::{Outline, plan};
 
 /// A trace's status, from the flags of its segments (or, when it has none yet, of its independent subsegments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,18 +118,6 @@ pub struct TraceFilter {
 /// The most summaries one query returns.
 pub const MAX_LIMIT: usize = 1000;
 
-const STATUS_BITS: &str =
-    "(CASE WHEN t.segments > 0 THEN t.segment_flags ELSE t.subsegment_flags END)";
-
-fn status_of(bits: i64) -> TraceStatus {
-    match Flags(u8::try_from(bits & 7).unwrap_or(0)).status() {
-        "fault" => TraceStatus::Fault,
-        "throttle" => TraceStatus::Throttle,
-        "error" => TraceStatus::Error,
-        _ => TraceStatus::Ok,
-    }
-}
-
 /// A rejected document, as `GET /api/invalid` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvalidDocument {
@@ -141,6 +129,19 @@ pub struct InvalidDocument {
     pub message: String,
     /// The datagram or document as received (lossy UTF-8, cut to 4 KiB).
     pub body: String,
+}
+
+/// A page of a trace's documents: see [`Store::trace_page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracePage {
+    /// How many documents the trace has.
+    pub total: usize,
+    /// The index of the first document of the page among the trace's documents.
+    pub offset: usize,
+    /// The page's documents, as stored.
+    pub bodies: Vec<Vec<u8>>,
+    /// For each of `bodies`, the id of the document it is attached within, or `None` for a root.
+    pub attached_to: Vec<Option<String>>,
 }
 
 /// What the store holds.
@@ -160,100 +161,33 @@ impl Store {
     /// # Errors
     /// When SQLite fails.
     pub fn list_traces(&self, filter: &TraceFilter) -> rusqlite::Result<Vec<TraceSummary>> {
-        let mut sql = format!(
-            "SELECT t.trace_id, t.root_name, t.start_time, t.end_time, {STATUS_BITS}, t.http_method, t.http_url, \
-             t.http_status, t.segments, t.documents, t.updated_at, t.seq, t.annotations FROM traces t WHERE 1"
-        );
-        let mut args: Vec<SqlValue> = Vec::new();
-        if let Some(trace_id) = &filter.trace_id {
-            sql.push_str(" AND t.trace_id = ?");
-            args.push(SqlValue::Text(trace_id.clone()));
-        }
-        if let Some(service) = &filter.service {
-            sql.push_str(
-                " AND (t.root_name = ? OR EXISTS (SELECT 1 FROM documents d WHERE d.trace_id = t.trace_id \
-                 AND d.kind = 0 AND d.name = ?))",
-            );
-            args.push(SqlValue::Text(service.clone()));
-            args.push(SqlValue::Text(service.clone()));
-        }
-        if let Some(status) = filter.status {
-            let test = match status {
-                TraceStatus::Ok => format!("{STATUS_BITS} & 7 = 0"),
-                TraceStatus::Fault => format!("{STATUS_BITS} & 4 != 0"),
-                TraceStatus::Throttle => format!("{STATUS_BITS} & 6 = 2"),
-                TraceStatus::Error => format!("{STATUS_BITS} & 7 = 1"),
-            };
-            sql.push_str(&format!(" AND {test}"));
-        }
-        for (key, value) in &filter.annotations {
-            // A string annotation equal to the text, a boolean named by it, or a number equal to it.
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM json_each(t.annotations) k, json_each(k.value) v WHERE k.key = ? \
-                 AND ((v.type = 'text' AND v.value = ?) OR v.type = ? \
-                 OR (v.type IN ('integer', 'real') AND v.value = ?)))",
-            );
-            args.push(SqlValue::Text(key.clone()));
-            args.push(SqlValue::Text(value.clone()));
-            let boolean = match value.as_str() {
-                "true" | "false" => value.clone(),
-                _ => String::new(),
-            };
-            args.push(SqlValue::Text(boolean));
-            args.push(match value.parse::<f64>() {
-                Ok(n) if n.is_finite() => SqlValue::Real(n),
-                _ => SqlValue::Null,
-            });
-        }
-        if let Some(min) = filter.min_duration {
-            sql.push_str(" AND t.end_time - t.start_time >= ?");
-            args.push(SqlValue::Real(min));
-        }
-        if let Some(from) = filter.from {
-            sql.push_str(" AND t.start_time >= ?");
-            args.push(SqlValue::Real(from));
-        }
-        if let Some(to) = filter.to {
-            sql.push_str(" AND t.start_time <= ?");
-            args.push(SqlValue::Real(to));
-        }
-        if let Some(seq) = filter.after_seq {
-            sql.push_str(" AND t.seq > ?");
-            args.push(SqlValue::Integer(seq));
-        }
-        sql.push_str(" ORDER BY t.start_time DESC, t.trace_id LIMIT ?");
-        args.push(SqlValue::Integer(
-            i64::try_from(filter.limit.min(MAX_LIMIT)).unwrap_or(0),
-        ));
-
         let conn = self.reader();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |row| {
-            let start_time: f64 = row.get(2)?;
-            let end_time: Option<f64> = row.get(3)?;
-            Ok(TraceSummary {
-                id: row.get(0)?,
-                root_service: row.get(1)?,
-                start_time,
-                end_time,
-                duration: end_time.map(|end| round_micros(end - start_time)),
-                status: status_of(row.get(4)?),
-                http: HttpSummary {
-                    method: row.get(5)?,
-                    url: row.get(6)?,
-                    status: row.get(7)?,
-                },
-                annotations: row
-                    .get::<_, Option<String>>(12)?
-                    .map(|text| annotation_values(&text))
-                    .unwrap_or_default(),
-                segments: row.get(8)?,
-                documents: row.get(9)?,
-                updated_at: row.get(10)?,
-                seq: row.get(11)?,
-            })
-        })?;
-        rows.collect()
+        let limit = filter.limit.min(MAX_LIMIT);
+        // A filter that matches many traces is answered fastest by reading the newest traces in order until
+        // enough match; one that matches few, from its own index. First the newest PROBE_TRACES (and any
+        // that started at the same time as the last of them): if enough of them match, those are the answer,
+        // since every trace left out started earlier.
+        // (The status index, by status then start time, reads the newest matches in order already.)
+        let selective = filter.service.is_some()
+            || !filter.annotations.is_empty()
+            || filter.min_duration.is_some();
+        if selective && filter.trace_id.is_none() {
+            let cut: Option<f64> = conn
+                .prepare_cached(
+                    "SELECT start_time FROM traces ORDER BY start_time DESC LIMIT 1 OFFSET ?1",
+                )?
+                .query_row(params![PROBE_TRACES - 1], |row| row.get(0))
+                .optional()?;
+            if let Some(cut) = cut {
+                let (sql, args) = list_query(filter, Some(cut));
+                let found = read_summaries(&conn, &sql, args)?;
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+        let (sql, args) = list_query(filter, None);
+        read_summaries(&conn, &sql, args)
     }
 
     /// The summary of one trace, if stored.
@@ -269,17 +203,62 @@ impl Store {
         Ok(self.list_traces(&filter)?.pop())
     }
 
-    /// Every document of a trace, as stored, by start time.
+    /// A page of a trace's documents (by start time, then id), and where each document of the page goes in
+    /// the trace's trees: from document `offset` on, as many as fit in `max_bytes` (one at least) up to
+    /// `max_documents`. Reads every document of the trace once, one at a time, for the plan (see
+    /// [`crate::trace::assemble::plan`]), and keeps only the page's.
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn trace_documents(&self, trace_id: &str) -> rusqlite::Result<Vec<Vec<u8>>> {
+    pub fn trace_page(
+        &self,
+        trace_id: &str,
+        offset: usize,
+        max_bytes: usize,
+        max_documents: usize,
+    ) -> rusqlite::Result<TracePage> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT body FROM documents WHERE trace_id = ?1 ORDER BY start_time, id",
+            "SELECT id, body FROM documents WHERE trace_id = ?1 ORDER BY start_time, id",
         )?;
-        let rows = stmt.query_map(params![trace_id], |row| row.get(0))?;
-        rows.collect()
+        let mut rows = stmt.query(params![trace_id])?;
+        let mut ids = Vec::new();
+        let mut outlines = Vec::new();
+        let mut bodies = Vec::new();
+        let mut bytes = 0;
+        let mut full = false;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let body = row.get_ref(1)?.as_bytes()?;
+            if ids.len() >= offset && !full {
+                if bodies.len() < max_documents.max(1)
+                    && (bodies.is_empty() || bytes + body.len() <= max_bytes)
+                {
+                    bytes += body.len();
+                    bodies.push(body.to_vec());
+                } else {
+                    full = true;
+                }
+            }
+            outlines.push(Outline::parse(body));
+            ids.push(id);
+        }
+        let plan = plan(&outlines);
+        let attached_to = (offset..offset + bodies.len())
+            .map(|i| {
+                plan.attached_to
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|host| ids.get(host).cloned())
+            })
+            .collect();
+        Ok(TracePage {
+            total: ids.len(),
+            offset,
+            bodies,
+            attached_to,
+        })
     }
 
     /// The newest invalid documents, newest first.
@@ -302,14 +281,35 @@ impl Store {
         rows.collect()
     }
 
-    /// How many traces and documents the store holds.
+    /// How many traces and documents the store holds: the counts kept in `totals` (see the schema), read
+    /// without counting.
     ///
     /// # Errors
     /// When SQLite fails.
     pub fn counts(&self) -> rusqlite::Result<StoreCounts> {
         let conn = self.reader();
         conn.query_row(
-            "SELECT count(*), coalesce(sum(documents), 0), coalesce(sum(bytes), 0) FROM traces",
+            "SELECT traces, documents, bytes FROM totals WHERE id = 0",
+            [],
+            |row| {
+                Ok(StoreCounts {
+                    traces: row.get(0)?,
+                    documents: row.get(1)?,
+                    bytes: row.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// The same counts as [`Store::counts`], counted row by row: a check of the kept ones.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub fn recount(&self) -> rusqlite::Result<StoreCounts> {
+        let conn = self.reader();
+        conn.query_row(
+            "SELECT (SELECT count(*) FROM traces), (SELECT count(*) FROM documents), \
+             (SELECT coalesce(sum(length(body)), 0) FROM documents)",
             [],
             |row| {
                 Ok(StoreCounts {
@@ -380,6 +380,121 @@ impl Store {
     }
 }
 
+/// Runs a query of [`list_query`].
+fn read_summaries(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: Vec<SqlValue>,
+) -> rusqlite::Result<Vec<TraceSummary>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |row| {
+        let start_time: f64 = row.get(2)?;
+        let end_time: Option<f64> = row.get(3)?;
+        Ok(TraceSummary {
+            id: row.get(0)?,
+            root_service: row.get(1)?,
+            start_time,
+            end_time,
+            duration: end_time.map(|end| round_micros(end - start_time)),
+            status: TraceStatus::parse(&row.get::<_, String>(4)?).unwrap_or(TraceStatus::Ok),
+            http: HttpSummary {
+                method: row.get(5)?,
+                url: row.get(6)?,
+                status: row.get(7)?,
+            },
+            annotations: row
+                .get::<_, Option<String>>(12)?
+                .map(|text| annotation_values(&text))
+                .unwrap_or_default(),
+            segments: row.get(8)?,
+            documents: row.get(9)?,
+            updated_at: row.get(10)?,
+            seq: row.get(11)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// How many of the newest traces a selective filter looks at first: see [`Store::list_traces`].
+const PROBE_TRACES: i64 = 2000;
+
+/// The SQL query of [`Store::list_traces`] and its arguments. Each filter is served by an index (see the
+/// schema). With `cut`, only the traces that started at or after it, read in start time order (the filters'
+/// own indexes are not used: a unary `+` turns them off).
+fn list_query(filter: &TraceFilter, cut: Option<f64>) -> (String, Vec<SqlValue>) {
+    let p = if cut.is_some() { "+" } else { "" };
+    let mut sql = String::from(
+        "SELECT t.trace_id, t.root_name, t.start_time, t.end_time, t.status, t.http_method, t.http_url, \
+             t.http_status, t.segments, t.documents, t.updated_at, t.seq, t.annotations FROM traces t WHERE 1",
+    );
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(trace_id) = &filter.trace_id {
+        sql.push_str(" AND t.trace_id = ?");
+        args.push(SqlValue::Text(trace_id.clone()));
+    }
+    if let Some(service) = &filter.service {
+        // A segment of that name, or, in a trace without segments, a root subsegment of that name (a
+        // trace with segments has a segment as its root). Probing, a look-up per trace read; else the traces
+        // of the service, from the index of segment names.
+        sql.push_str(if cut.is_some() {
+            " AND (EXISTS (SELECT 1 FROM documents d WHERE d.trace_id = t.trace_id AND d.kind = 0 \
+             AND d.name = ?) OR (+t.root_rank = 0 AND +t.root_name = ?))"
+        } else {
+            " AND t.trace_id IN (SELECT d.trace_id FROM documents d WHERE d.kind = 0 AND d.name = ? \
+             UNION SELECT r.trace_id FROM traces r WHERE r.root_rank = 0 AND r.root_name = ?)"
+        });
+        args.push(SqlValue::Text(service.clone()));
+        args.push(SqlValue::Text(service.clone()));
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(&format!(" AND {p}t.status = ?"));
+        args.push(SqlValue::Text(status.as_str().to_owned()));
+    }
+    for (key, value) in &filter.annotations {
+        // A string annotation equal to the text, a boolean named by it, or a number equal to it (see
+        // `trace_annotations` in the schema).
+        sql.push_str(if cut.is_some() {
+            " AND EXISTS (SELECT 1 FROM trace_annotations a WHERE a.key = ? AND a.value IN (?, ?) \
+             AND a.trace_id = t.trace_id)"
+        } else {
+            " AND t.trace_id IN (SELECT a.trace_id FROM trace_annotations a WHERE a.key = ? \
+             AND a.value IN (?, ?))"
+        });
+        args.push(SqlValue::Text(key.clone()));
+        args.push(SqlValue::Text(value.clone()));
+        args.push(match value.parse::<f64>() {
+            Ok(n) if n.is_finite() => SqlValue::Real(n),
+            _ => SqlValue::Null,
+        });
+    }
+    if let Some(min) = filter.min_duration {
+        sql.push_str(&format!(" AND {p}t.duration >= ?"));
+        args.push(SqlValue::Real(min));
+    }
+    if let Some(from) = filter.from {
+        sql.push_str(" AND t.start_time >= ?");
+        args.push(SqlValue::Real(from));
+    }
+    if let Some(to) = filter.to {
+        sql.push_str(" AND t.start_time <= ?");
+        args.push(SqlValue::Real(to));
+    }
+    if let Some(cut) = cut {
+        sql.push_str(" AND t.start_time >= ?");
+        args.push(SqlValue::Real(cut));
+    }
+    if let Some(seq) = filter.after_seq {
+        sql.push_str(" AND t.seq > ?");
+        args.push(SqlValue::Integer(seq));
+    }
+    sql.push_str(" ORDER BY t.start_time DESC, t.trace_id LIMIT ?");
+    args.push(SqlValue::Integer(
+        i64::try_from(filter.limit.min(MAX_LIMIT)).unwrap_or(0),
+    ));
+
+    (sql, args)
+}
+
 /// The `annotations` column as the summary shows it: key to the distinct values.
 fn annotation_values(text: &str) -> BTreeMap<String, Vec<Value>> {
     super::schema::parse_annotations(text)
@@ -396,4 +511,187 @@ fn annotation_values(text: &str) -> BTreeMap<String, Vec<Value>> {
 
 fn round_micros(seconds: f64) -> f64 {
     (seconds * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoreLocation;
+
+    fn plan_of(store: &Store, filter: &TraceFilter, cut: Option<f64>) -> Vec<String> {
+        let (sql, args) = list_query(filter, cut);
+        let conn = store.reader();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(params_from_iter(args), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Every filter of `GET /api/traces` is served by an index: no step of its plan reads the whole of
+    /// `traces` (`t`, `r`), `documents` (`d`) or `trace_annotations` (`a`).
+    #[test]
+    fn every_filter_is_served_by_an_index() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        let base = TraceFilter {
+            limit: 100,
+            ..TraceFilter::default()
+        };
+        let filters = [
+            (
+                "trace_id",
+                TraceFilter {
+                    trace_id: Some("1-5759e988-bd862e3fe1be46a994272793".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "service",
+                TraceFilter {
+                    service: Some("web".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "status=ok",
+                TraceFilter {
+                    status: Some(TraceStatus::Ok),
+                    ..base.clone()
+                },
+            ),
+            (
+                "status=fault",
+                TraceFilter {
+                    status: Some(TraceStatus::Fault),
+                    ..base.clone()
+                },
+            ),
+            (
+                "annotation",
+                TraceFilter {
+                    annotations: vec![("customer".into(), "alice".into())],
+                    ..base.clone()
+                },
+            ),
+            (
+                "annotation, number",
+                TraceFilter {
+                    annotations: vec![("n".into(), "1.5".into())],
+                    ..base.clone()
+                },
+            ),
+            (
+                "min_duration",
+                TraceFilter {
+                    min_duration: Some(1.0),
+                    ..base.clone()
+                },
+            ),
+            (
+                "from",
+                TraceFilter {
+                    from: Some(10.0),
+                    ..base.clone()
+                },
+            ),
+            (
+                "to",
+                TraceFilter {
+                    to: Some(10.0),
+                    ..base.clone()
+                },
+            ),
+            (
+                "after_seq",
+                TraceFilter {
+                    after_seq: Some(5),
+                    ..base.clone()
+                },
+            ),
+            ("none", base.clone()),
+        ];
+        for (label, filter) in filters {
+            // The probe of the newest traces reads a range of the start time index.
+            let probe = plan_of(&store, &filter, Some(10.0));
+            assert!(
+                !probe.iter().any(|step| step.starts_with("SCAN ")),
+                "{label}: a full scan in the probe {probe:#?}"
+            );
+            let plan = plan_of(&store, &filter, None);
+            let scans: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.starts_with("SCAN "))
+                .collect();
+            // With no filter, the newest traces are read in the order of the start time index, up to the limit.
+            let allowed = |step: &&String| {
+                label == "none" && step.as_str() == "SCAN t USING INDEX traces_by_start"
+            };
+            assert!(
+                scans.iter().all(allowed),
+                "{label}: a full scan in {plan:#?}"
+            );
+            assert!(!plan.is_empty(), "{label}: no plan");
+        }
+    }
+
+    /// The probe of the newest traces and the query from the filters' indexes give the same answers.
+    #[test]
+    fn the_probe_answers_as_the_full_query_does() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        store
+            .writer()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+                 INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name,
+                    segment_flags, subsegment_flags, segments, documents, bytes, updated_at, annotations)
+                 SELECT printf('1-5759e988-%024x', i), i, 1000 + i / 3, 1000 + i / 3 + (i % 97) / 10.0, 0, 1000,
+                    'svc-' || (i % 7), 0, CASE WHEN i % 1000 = 0 THEN 4 WHEN i % 13 = 0 THEN 1 ELSE 0 END,
+                    0, 1, 10, 2000, NULL FROM n;
+                 INSERT INTO trace_annotations (key, value, trace_id)
+                    SELECT 'c', 'x' || (seq % 5), trace_id FROM traces;",
+            )
+            .unwrap();
+        let base = TraceFilter {
+            limit: 100,
+            ..TraceFilter::default()
+        };
+        let filters = [
+            TraceFilter {
+                service: Some("svc-3".into()),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Ok),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Error),
+                ..base.clone()
+            },
+            TraceFilter {
+                status: Some(TraceStatus::Fault),
+                ..base.clone()
+            },
+            TraceFilter {
+                min_duration: Some(9.0),
+                ..base.clone()
+            },
+            TraceFilter {
+                min_duration: Some(1.0),
+                limit: 1000,
+                ..base.clone()
+            },
+            TraceFilter {
+                annotations: vec![("c".into(), "x0".into())],
+                ..base.clone()
+            },
+        ];
+        for filter in filters {
+            let listed = store.list_traces(&filter).unwrap();
+            let (sql, args) = list_query(&filter, None);
+            let full = read_summaries(&store.reader(), &sql, args).unwrap();
+            assert_eq!(listed, full, "{filter:?}");
+            assert!(!listed.is_empty(), "{filter:?}");
+        }
+    }
 }

@@ -5,17 +5,34 @@ use rusqlite::{Connection, params};
 /// How many traces one retention step looks at.
 const STEP: i64 = 2000;
 
-fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::Result<i64> {
+/// A trace to remove: its id, bytes and documents.
+type Victim = (String, i64, i64);
+
+fn delete_traces(conn: &mut Connection, victims: &[Victim]) -> rusqlite::Result<i64> {
     let tx = conn.transaction()?;
     let mut freed = 0;
     {
+        // The trace's index entries, found from its `annotations` column (before its row goes).
+        let mut annotations = tx.prepare_cached(&format!(
+            "DELETE FROM trace_annotations WHERE (key, value, trace_id) IN (SELECT k.key, {}, t.trace_id \
+             FROM traces t, json_each(t.annotations) k, json_each(k.value) v WHERE t.trace_id = ?1 \
+             AND t.annotations IS NOT NULL)",
+            super::schema::ANNOTATION_INDEX_VALUE
+        ))?;
         let mut docs = tx.prepare_cached("DELETE FROM documents WHERE trace_id = ?1")?;
         let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
-        for (trace_id, bytes) in victims {
+        let (mut removed, mut documents) = (0, 0);
+        for (trace_id, bytes, count) in victims {
+            annotations.execute(params![trace_id])?;
             docs.execute(params![trace_id])?;
-            traces.execute(params![trace_id])?;
-            freed += bytes;
+            if traces.execute(params![trace_id])? == 1 {
+                removed += 1;
+                documents += count;
+                freed += bytes;
+            }
         }
+        tx.prepare_cached(super::writer::ADD_TO_TOTALS)?
+            .execute(params![-removed, -documents, -freed])?;
     }
     tx.commit()?;
     Ok(freed)
@@ -25,17 +42,18 @@ fn delete_traces(conn: &mut Connection, victims: &[(String, i64)]) -> rusqlite::
 /// updated at or after `before`. Sequence numbers follow update times, so this reads only what is due rather
 /// than every trace (should the clock step back, traces updated before the step wait until those after it are
 /// due).
-fn oldest(conn: &Connection, before: Option<f64>) -> rusqlite::Result<Vec<(String, i64)>> {
+fn oldest(conn: &Connection, before: Option<f64>) -> rusqlite::Result<Vec<Victim>> {
     let before = before.unwrap_or(f64::MAX);
-    let mut stmt = conn
-        .prepare_cached("SELECT trace_id, bytes, updated_at FROM traces ORDER BY seq LIMIT ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT trace_id, bytes, updated_at, documents FROM traces ORDER BY seq LIMIT ?1",
+    )?;
     let mut rows = stmt.query(params![STEP])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         if row.get::<_, f64>(2)? >= before {
             break;
         }
-        out.push((row.get(0)?, row.get(1)?));
+        out.push((row.get(0)?, row.get(1)?, row.get(3)?));
     }
     Ok(out)
 }

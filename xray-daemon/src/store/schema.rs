@@ -4,6 +4,14 @@
 //! by the values' JSON text), rather than in a table of their own: one row less to index per annotation, and a
 //! trace summary reads them with no second query. Version 1 of the schema had an `annotations` table; opening
 //! such a file moves its rows into the column.
+//!
+//! Version 3 serves every filter of `GET /api/traces` from an index: the status and duration of a trace are
+//! generated columns of `traces` with indexes of their own, the segments' names are indexed in `documents`, and
+//! `trace_annotations` indexes each distinct annotation value of a trace (strings as text, numbers as numbers,
+//! booleans as the text `true`/`false`). The one-row table `totals` keeps the counts `GET /api/stats` shows:
+//! the writer and retention change it in the transaction that changes the traces, so that a rolled-back batch
+//! leaves it exact too.
+//! Opening a version 1 or 2 file adds what is missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +22,7 @@ use serde_json::Value;
 /// The page size of new stores.
 const PAGE_SIZE: i64 = 16_384;
 /// The schema version, in `PRAGMA user_version`.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 /// `PRAGMA application_id` of the stores this daemon creates ("XRAY" in ASCII). Stores created before it was set
 /// have 0.
 const APPLICATION_ID: i64 = 0x5852_4159;
@@ -96,7 +104,14 @@ fn check(conn: &Connection) -> Result<(), OpenError> {
         )));
     }
     // A store holds its own tables alone (version 1 set no user_version: this is what tells it from others).
-    let store_tables = ["documents", "traces", "annotations", "invalid"];
+    let store_tables = [
+        "documents",
+        "traces",
+        "annotations",
+        "invalid",
+        "trace_annotations",
+        "totals",
+    ];
     let others: Vec<&str> = tables
         .iter()
         .map(String::as_str)
@@ -167,7 +182,9 @@ CREATE TABLE IF NOT EXISTS traces (
     documents        INTEGER NOT NULL,
     bytes            INTEGER NOT NULL,
     updated_at       REAL NOT NULL,
-    annotations      TEXT              -- JSON: key to the distinct values, or NULL for none
+    annotations      TEXT,             -- JSON: key to the distinct values, or NULL for none
+    {STATUS_COLUMN},
+    {DURATION_COLUMN}
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_time);
 CREATE INDEX IF NOT EXISTS traces_by_seq ON traces (seq);
@@ -179,6 +196,54 @@ CREATE TABLE IF NOT EXISTS invalid (
     body        BLOB NOT NULL
 );
 ";
+
+/// What version 3 adds (to a new store, or to a version 1 or 2 file): the indexes of the filters of
+/// `GET /api/traces`, and the kept counts.
+const SCHEMA_3: &str = "
+CREATE INDEX IF NOT EXISTS traces_by_status ON traces (status, start_time);
+CREATE INDEX IF NOT EXISTS traces_by_duration ON traces (duration);
+CREATE INDEX IF NOT EXISTS traces_by_root_subsegment ON traces (root_name) WHERE root_rank = 0;
+CREATE INDEX IF NOT EXISTS documents_by_segment_name ON documents (name, trace_id) WHERE kind = 0;
+CREATE TABLE IF NOT EXISTS trace_annotations (
+    key      TEXT NOT NULL,
+    value    NOT NULL,                -- text, a number, or the text true/false
+    trace_id TEXT NOT NULL,
+    PRIMARY KEY (key, value, trace_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS totals (
+    id        INTEGER PRIMARY KEY CHECK (id = 0),
+    traces    INTEGER NOT NULL,
+    documents INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals (id, traces, documents, bytes)
+    SELECT 0, count(*), coalesce(sum(documents), 0), coalesce(sum(bytes), 0) FROM traces;
+";
+
+/// A trace's status from its flags: those of its segments, or of its independent subsegments when it has no
+/// segment yet.
+const STATUS_COLUMN: &str = "status TEXT GENERATED ALWAYS AS (CASE
+    WHEN (CASE WHEN segments > 0 THEN segment_flags ELSE subsegment_flags END) & 4 != 0 THEN 'fault'
+    WHEN (CASE WHEN segments > 0 THEN segment_flags ELSE subsegment_flags END) & 2 != 0 THEN 'throttle'
+    WHEN (CASE WHEN segments > 0 THEN segment_flags ELSE subsegment_flags END) & 1 != 0 THEN 'error'
+    ELSE 'ok' END) VIRTUAL";
+/// A trace's duration, seconds (NULL while no document has ended).
+const DURATION_COLUMN: &str = "duration REAL GENERATED ALWAYS AS (end_time - start_time) VIRTUAL";
+
+/// The value `trace_annotations` indexes for an annotation value `v` of `json_each` (`t` its type): the text
+/// of a string, a number as a number, a boolean as its name.
+pub(super) const ANNOTATION_INDEX_VALUE: &str =
+    "CASE v.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE v.value END";
+
+/// Version 2 had no index of annotation values: fill it from `traces.annotations`.
+fn migrate_annotations() -> String {
+    format!(
+        "INSERT OR IGNORE INTO trace_annotations (key, value, trace_id)
+         SELECT k.key, {ANNOTATION_INDEX_VALUE}, t.trace_id
+         FROM traces t, json_each(t.annotations) k, json_each(k.value) v
+         WHERE t.annotations IS NOT NULL AND v.type != 'null';"
+    )
+}
 
 /// Version 1 kept annotations in a table: move them into `traces.annotations`.
 const MIGRATE_FROM_1: &str = "
@@ -247,10 +312,40 @@ pub(super) fn create(conn: &Connection, file: bool) -> Result<(), OpenError> {
         [],
         |r| r.get(0),
     )?;
+    let traces_exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'traces'",
+        [],
+        |r| r.get(0),
+    )?;
+    // One transaction: a migration that fails leaves the file as it was.
+    let mut script = String::from("BEGIN;");
     if version < VERSION && v1_annotations {
-        conn.execute_batch(&format!("BEGIN;{MIGRATE_FROM_1}COMMIT;"))?;
+        script.push_str(MIGRATE_FROM_1);
     }
-    conn.execute_batch(SCHEMA)?;
+    let has_column = |name: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_xinfo('traces') WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+    };
+    if traces_exists && !has_column("status")? {
+        script.push_str(&format!("ALTER TABLE traces ADD COLUMN {STATUS_COLUMN};"));
+    }
+    if traces_exists && !has_column("duration")? {
+        script.push_str(&format!("ALTER TABLE traces ADD COLUMN {DURATION_COLUMN};"));
+    }
+    script.push_str(
+        &SCHEMA
+            .replace("{STATUS_COLUMN}", STATUS_COLUMN)
+            .replace("{DURATION_COLUMN}", DURATION_COLUMN),
+    );
+    script.push_str(SCHEMA_3);
+    if version < 3 && traces_exists {
+        script.push_str(&migrate_annotations());
+    }
+    script.push_str("COMMIT;");
+    conn.execute_batch(&script)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     conn.pragma_update(None, "user_version", VERSION)?;
     Ok(())
@@ -373,5 +468,83 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0);
+    }
+
+    /// A version 2 file opens as version 3: status and duration columns, their indexes, the annotation index
+    /// and the kept counts are added and filled from what it holds.
+    #[test]
+    fn a_version_2_store_is_upgraded() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE documents (trace_id TEXT NOT NULL, id TEXT NOT NULL, parent_id TEXT, kind INTEGER NOT NULL,
+                name TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL, in_progress INTEGER NOT NULL,
+                received_at REAL NOT NULL, body BLOB NOT NULL, PRIMARY KEY (trace_id, id));
+             CREATE TABLE traces (trace_id TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, start_time REAL NOT NULL,
+                end_time REAL, root_rank INTEGER NOT NULL, root_start REAL NOT NULL, root_name TEXT NOT NULL,
+                http_method TEXT, http_url TEXT, http_status INTEGER, segment_flags INTEGER NOT NULL,
+                subsegment_flags INTEGER NOT NULL, segments INTEGER NOT NULL, documents INTEGER NOT NULL,
+                bytes INTEGER NOT NULL, updated_at REAL NOT NULL, annotations TEXT) WITHOUT ROWID;
+             CREATE INDEX traces_by_start ON traces (start_time);
+             CREATE INDEX traces_by_seq ON traces (seq);
+             CREATE TABLE invalid (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL NOT NULL,
+                code TEXT NOT NULL, message TEXT NOT NULL, body BLOB NOT NULL);
+             INSERT INTO traces VALUES ('t1', 1, 1.0, 3.5, 2, 1.0, 'web', NULL, NULL, NULL, 4, 0, 1, 2, 30, 3.0,
+                '{\"customer\":[\"alice\"],\"n\":[2,2.5],\"ok\":[true]}');
+             INSERT INTO traces VALUES ('t2', 2, 2.0, NULL, 0, 2.0, 'lambda', NULL, NULL, NULL, 0, 3, 0, 1, 12, 3.0,
+                NULL);
+             PRAGMA user_version = 2;
+             PRAGMA application_id = 1481785689;",
+        )
+        .unwrap();
+        create(&conn, false).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+        let rows: Vec<(String, String, Option<f64>)> = conn
+            .prepare("SELECT trace_id, status, duration FROM traces ORDER BY trace_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("t1".to_owned(), "fault".to_owned(), Some(2.5)),
+                ("t2".to_owned(), "throttle".to_owned(), None)
+            ]
+        );
+        let index: Vec<(String, String, String)> = conn
+            .prepare(
+                "SELECT key, quote(value), trace_id FROM trace_annotations ORDER BY key, value, trace_id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |k: &str, v: &str| (k.to_owned(), v.to_owned(), "t1".to_owned());
+        assert_eq!(
+            index,
+            [
+                row("customer", "'alice'"),
+                row("n", "2"),
+                row("n", "2.5"),
+                row("ok", "'true'")
+            ]
+        );
+        let totals: (i64, i64, i64) = conn
+            .query_row("SELECT traces, documents, bytes FROM totals", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(totals, (2, 3, 42));
+        // Opening it again changes nothing.
+        create(&conn, false).unwrap();
+        let again: i64 = conn
+            .query_row("SELECT count(*) FROM trace_annotations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(again, 4);
     }
 }

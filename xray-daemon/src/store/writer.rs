@@ -70,7 +70,7 @@ impl Writer {
             retention.max_bytes = MEMORY_MAX_BYTES;
         }
         let (seq, bytes) = store.writer().query_row(
-            "SELECT coalesce(max(seq), 0), coalesce(sum(bytes), 0) FROM traces",
+            "SELECT coalesce((SELECT max(seq) FROM traces), 0), (SELECT bytes FROM totals WHERE id = 0)",
             [],
             |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
         )?;
@@ -172,14 +172,25 @@ impl Writer {
                 }
             }
             drop(insert);
-            let mut bytes = 0;
+            let (mut bytes, mut new_traces, mut documents) = (0, 0, 0);
             let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
+            let mut index = tx.prepare_cached(INDEX_ANNOTATION)?;
+            let mut known = tx.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?;
             for update in &traces.updates {
                 bytes += update.bytes;
+                documents += update.documents;
+                if !known.exists(params![update.trace_id])? {
+                    new_traces += 1;
+                }
                 upsert_trace(&mut upsert, update, self.next_seq)?;
+                index_annotations(&mut index, update)?;
                 self.next_seq += 1;
             }
             drop(upsert);
+            drop(index);
+            drop(known);
+            tx.prepare_cached(ADD_TO_TOTALS)?
+                .execute(params![new_traces, documents, bytes])?;
             tx.commit()?;
             Ok((stored, invalid, bytes, invalid_bytes))
         })();
@@ -198,9 +209,7 @@ impl Writer {
                 self.stats.add_store_errors(n);
                 // The totals may be off after a rollback: read them again.
                 if let Ok(bytes) =
-                    conn.query_row("SELECT coalesce(sum(bytes), 0) FROM traces", [], |r| {
-                        r.get(0)
-                    })
+                    conn.query_row("SELECT bytes FROM totals WHERE id = 0", [], |r| r.get(0))
                 {
                     self.total_bytes = bytes;
                 }
@@ -290,6 +299,10 @@ const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, seq, start_time, end_t
             annotations = CASE WHEN excluded.annotations IS NULL THEN annotations
                                WHEN annotations IS NULL THEN excluded.annotations
                                ELSE xray_merge_annotations(annotations, excluded.annotations) END";
+
+/// Adds a batch's (or, negative, retention's) changes to the kept counts.
+pub(super) const ADD_TO_TOTALS: &str = "UPDATE totals SET traces = traces + ?1, documents = documents + ?2, \
+     bytes = bytes + ?3 WHERE id = 0";
 
 /// Inserts a document unless its trace and id are stored already.
 const INSERT_DOCUMENT: &str = "INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, \
@@ -497,6 +510,33 @@ fn upsert_trace(
         u.updated_at,
         annotations,
     ])?;
+    Ok(())
+}
+
+/// Indexes one annotation value of a trace, once.
+const INDEX_ANNOTATION: &str = "INSERT INTO trace_annotations (key, value, trace_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+
+/// Indexes the annotation values of a batch's change to a trace: strings as their text, numbers as numbers,
+/// booleans as `true`/`false` (the values are JSON texts; see `trace_annotations` in the schema).
+fn index_annotations(
+    index: &mut rusqlite::CachedStatement<'_>,
+    u: &TraceUpdate<'_>,
+) -> rusqlite::Result<()> {
+    for (key, values) in &u.annotations {
+        for value in values {
+            let indexed = match serde_json::from_str::<serde_json::Value>(value) {
+                Ok(serde_json::Value::String(text)) => rusqlite::types::Value::Text(text),
+                Ok(serde_json::Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) => rusqlite::types::Value::Integer(i),
+                    (None, Some(f)) => rusqlite::types::Value::Real(f),
+                    (None, None) => continue,
+                },
+                Ok(serde_json::Value::Bool(b)) => rusqlite::types::Value::Text(b.to_string()),
+                _ => continue,
+            };
+            index.execute(params![key, indexed, u.trace_id])?;
+        }
+    }
     Ok(())
 }
 

@@ -163,3 +163,53 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Every page of `GET /api/traces/{trace_id}`, with the trees built from them as the viewer does: a JSON
+/// object with `summary`, `documents` (all of them), `segments` and `orphans`.
+pub async fn whole_trace(daemon: &DaemonHandle, trace_id: &str) -> Value {
+    let base = format!("http://{}", daemon.api_address());
+    let id = trace_id.to_owned();
+    let trace = tokio::task::spawn_blocking(move || {
+        xray_daemon::cli::http::get_trace(&base, &id, Duration::from_secs(10))
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("GET /api/traces/{trace_id}: {e}"));
+    assert_eq!(trace.next_offset, None);
+    assert_eq!(trace.documents.len(), trace.total);
+    let assembled = trace.assembled();
+    serde_json::json!({
+        "summary": trace.summary,
+        "documents": trace.documents,
+        "segments": assembled.segments,
+        "orphans": assembled.orphans,
+    })
+}
+
+/// GETs `path` from the daemon's API over a plain HTTP/1.0 exchange: the status code and the body's bytes.
+pub fn http_get(daemon: &DaemonHandle, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(daemon.api_address()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        daemon.api_address()
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("no end of headers");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("no status");
+    (status, response[split + 4..].to_vec())
+}

@@ -44,6 +44,62 @@ function flatten(segments, orphans) {
   return rows;
 }
 
+/**
+ * The trees of a trace from its documents and `attached_to` (for each document, the id of the document it goes
+ * into, as the daemon planned: under the entity its `parent_id` names, looking at embedded subsegments first,
+ * deepest first). Returns {segments, orphans}; each document appears once.
+ */
+function compose(documents, attachedTo) {
+  const byId = new Map();
+  documents.forEach((doc, i) => { if (doc && typeof doc === "object" && typeof doc.id === "string") byId.set(doc.id, i); });
+  const children = documents.map(() => []);
+  const attached = documents.map(() => false);
+  documents.forEach((doc, i) => {
+    const host = byId.get(attachedTo[i]);
+    if (host !== undefined && host !== i) { children[host].push(i); attached[i] = true; }
+  });
+  const taken = documents.map(() => false);
+  const stray = [];
+  const startOf = (e) => (e && typeof e.start_time === "number" ? e.start_time : Infinity);
+  function place(entity, groups, depth) {
+    if (groups.size === 0 || depth > MAX_DEPTH * 2 || !entity || typeof entity !== "object") return;
+    if (Array.isArray(entity.subsegments)) for (const sub of entity.subsegments) place(sub, groups, depth + 1);
+    const found = typeof entity.id === "string" ? groups.get(entity.id) : undefined;
+    if (!found) return;
+    groups.delete(entity.id);
+    const subs = Array.isArray(entity.subsegments) ? entity.subsegments : [];
+    entity.subsegments = [...subs, ...found].sort((a, b) => startOf(a) - startOf(b));
+  }
+  function build(i, depth) {
+    if (taken[i]) return null;
+    taken[i] = true;
+    // A document that receives others is copied: the one as received stays as it was, for the details panel.
+    const doc = children[i].length ? structuredClone(documents[i]) : documents[i];
+    const groups = new Map();
+    for (const child of children[i]) {
+      const value = depth > MAX_DEPTH * 4 ? null : build(child, depth + 1);
+      if (!value) continue;
+      const key = typeof value.parent_id === "string" ? value.parent_id : "";
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(value);
+    }
+    if (doc && typeof doc === "object") place(doc, groups, 0);
+    for (const rest of groups.values()) stray.push(...rest);
+    return doc;
+  }
+  const segments = [];
+  const orphans = [];
+  documents.forEach((doc, i) => {
+    if (attached[i] || !doc || typeof doc !== "object") return;
+    const built = build(i, 0);
+    if (built) (doc.type === undefined ? segments : orphans).push(built);
+  });
+  orphans.push(...stray);
+  documents.forEach((doc, i) => { if (!taken[i] && doc && typeof doc === "object") orphans.push(doc); });
+  segments.sort((a, b) => startOf(a) - startOf(b));
+  return { segments, orphans };
+}
+
 function num(value) {
   return typeof value === "number" && isFinite(value) ? value : null;
 }
@@ -53,10 +109,21 @@ export function render(root, [traceId]) {
   root.append(h("p", { class: "muted" }, "Loading trace…"));
   load();
 
+  // Every page of the trace's documents (each document comes once), then the trees built from them.
   async function load() {
+    const path = `/api/traces/${encodeURIComponent(traceId)}`;
     let trace;
     try {
-      trace = await getJSON(`/api/traces/${encodeURIComponent(traceId)}`);
+      trace = await getJSON(path);
+      while (trace.next_offset !== null && trace.next_offset !== undefined && !stopped) {
+        root.replaceChildren(h("p", { class: "muted" },
+          `Loading trace… ${trace.documents.length} of ${trace.total} documents`));
+        const page = await getJSON(`${path}?offset=${trace.next_offset}`);
+        trace.documents.push(...page.documents);
+        trace.attached_to.push(...page.attached_to);
+        trace.total = page.total;
+        trace.next_offset = page.next_offset;
+      }
     } catch (error) {
       if (!stopped) root.replaceChildren(h("h1", {}, "Trace"), notice(error.message, "error"));
       return;
@@ -65,7 +132,8 @@ export function render(root, [traceId]) {
   }
 
   function draw(trace) {
-    const rows = flatten(trace.segments || [], trace.orphans || []);
+    const { segments, orphans } = compose(trace.documents || [], trace.attached_to || []);
+    const rows = flatten(segments, orphans);
     const starts = rows.map((r) => num(r.entity.start_time)).filter((v) => v !== null);
     const ends = rows.flatMap((r) => [num(r.entity.end_time), num(r.entity.start_time)]).filter((v) => v !== null);
     const t0 = starts.length ? Math.min(...starts) : 0;
