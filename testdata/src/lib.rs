@@ -48,6 +48,31 @@ pub fn read_text(relative: &str) -> String {
         .unwrap_or_else(|e| panic!("test data {relative} is not UTF-8: {e}"))
 }
 
+/// Every file of a data folder, sorted by name: each file's name and bytes. Names starting with `.` and
+/// `README.md` are left out.
+///
+/// # Panics
+/// When the folder does not exist or a file cannot be read, naming the path.
+pub fn read_dir(relative: &str) -> Vec<(String, Vec<u8>)> {
+    let folder = path(relative);
+    let entries = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("cannot list test data {}: {e}", folder.display()));
+    let mut files: Vec<(String, Vec<u8>)> = entries
+        .map(|entry| {
+            let entry =
+                entry.unwrap_or_else(|e| panic!("cannot list test data {}: {e}", folder.display()));
+            entry.file_name().to_string_lossy().into_owned()
+        })
+        .filter(|name| !name.starts_with('.') && name != "README.md")
+        .map(|name| {
+            let bytes = read(&format!("{relative}/{name}"));
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The official segment-document schema (`schema/xray-segmentdocument-schema-v1.0.0.json`, draft-04), compiled
 /// once.
 ///
