@@ -179,10 +179,10 @@ pub fn sampling_body(data: &[u8]) {
     };
     let service = SamplingService::new(&rules, None, RECEIVED_AT.floor());
     let body = || Ok(Bytes::copy_from_slice(data));
-    if let Ok(request) = parse::<GetSamplingRulesRequest>(body()) {
-        if let Ok(page) = service.get_rules(&request) {
-            assert!(!page.sampling_rule_records.is_empty() || request.next_token.is_some());
-        }
+    if let Ok(request) = parse::<GetSamplingRulesRequest>(body())
+        && let Ok(page) = service.get_rules(&request)
+    {
+        assert!(!page.sampling_rule_records.is_empty() || request.next_token.is_some());
     }
     let Ok(request) = parse::<GetSamplingTargetsRequest>(body()) else {
         return;

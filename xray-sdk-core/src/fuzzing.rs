@@ -17,14 +17,19 @@ pub fn http_response(data: &[u8]) {
     if let Ok(Some(response)) = &complete {
         assert!((100..600).contains(&response.status));
         assert!(response.body.len() <= data.len());
-        assert_eq!(parse_response(data, true).ok().flatten().as_ref(), Some(response));
+        assert_eq!(
+            parse_response(data, true).ok().flatten().as_ref(),
+            Some(response)
+        );
         reframed(response);
     }
     if let Ok(Some(response)) = parse_response(data, true) {
         reframed(&response);
     }
     // The first byte chooses where the stream is cut.
-    let cut = data.first().map_or(0, |&b| usize::from(b) * data.len() / 256);
+    let cut = data
+        .first()
+        .map_or(0, |&b| usize::from(b) * data.len() / 256);
     if let Ok(Some(early)) = parse_response(&data[..cut], false) {
         assert_eq!(
             complete.ok().flatten(),
@@ -39,7 +44,10 @@ fn reframed(response: &Response) {
     let head = format!("HTTP/1.1 {} X\r\n", response.status);
     let mut sized = format!("{head}Content-Length: {}\r\n\r\n", response.body.len()).into_bytes();
     sized.extend_from_slice(&response.body);
-    assert_eq!(parse_response(&sized, false).ok().flatten().as_ref(), Some(response));
+    assert_eq!(
+        parse_response(&sized, false).ok().flatten().as_ref(),
+        Some(response)
+    );
     let mut chunked = format!("{head}Transfer-Encoding: chunked\r\n\r\n").into_bytes();
     for chunk in response.body.chunks(7) {
         chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -47,7 +55,10 @@ fn reframed(response: &Response) {
         chunked.extend_from_slice(b"\r\n");
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
-    assert_eq!(parse_response(&chunked, false).ok().flatten().as_ref(), Some(response));
+    assert_eq!(
+        parse_response(&chunked, false).ok().flatten().as_ref(),
+        Some(response)
+    );
 }
 
 #[cfg(test)]
