@@ -48,8 +48,8 @@ pub fn read_text(relative: &str) -> String {
         .unwrap_or_else(|e| panic!("test data {relative} is not UTF-8: {e}"))
 }
 
-/// Every file of a data folder, sorted by name: each file's name and bytes. Names starting with `.` and
-/// `README.md` are left out.
+/// Every file of a data folder, sorted by name: each file's name and bytes. Subfolders, names starting with `.`
+/// and `README.md` are left out.
 ///
 /// # Panics
 /// When the folder does not exist or a file cannot be read, naming the path.
@@ -61,9 +61,11 @@ pub fn read_dir(relative: &str) -> Vec<(String, Vec<u8>)> {
         .map(|entry| {
             let entry =
                 entry.unwrap_or_else(|e| panic!("cannot list test data {}: {e}", folder.display()));
-            entry.file_name().to_string_lossy().into_owned()
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            (entry.file_name().to_string_lossy().into_owned(), is_file)
         })
-        .filter(|name| !name.starts_with('.') && name != "README.md")
+        .filter(|(name, is_file)| *is_file && !name.starts_with('.') && name != "README.md")
+        .map(|(name, _)| name)
         .map(|name| {
             let bytes = read(&format!("{relative}/{name}"));
             (name, bytes)
@@ -190,6 +192,17 @@ mod tests {
                 "SOURCES.md names {name}, which is missing"
             );
         }
+    }
+
+    #[test]
+    fn read_dir_gives_the_files_of_a_folder_by_name() {
+        let names: Vec<String> = read_dir("fuzz-regressions/trace_header")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["lossy-and-odd-fields", "traceparent"]);
+        // The README and the subfolders are left out.
+        assert_eq!(read_dir("fuzz-regressions"), Vec::new());
     }
 
     #[test]
