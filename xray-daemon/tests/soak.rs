@@ -177,7 +177,7 @@ fn query_throughout(api: &str, config: &Config, done: &AtomicBool) -> u64 {
         let (s, body) = stats(api);
         // Items still queued are received and not yet counted anywhere else.
         assert!(
-            s.received >= s.stored + s.invalid_total + s.dropped,
+            s.received >= s.stored + s.not_stored + s.invalid_total + s.dropped + s.store_errors,
             "{s:?}"
         );
         assert!(s.received >= last_received);
@@ -245,7 +245,7 @@ fn hours_of_traffic_in_minutes_are_accounted_for_within_the_memory_budget() {
     else {
         panic!("not the daemon command");
     };
-    let config = daemon_args.config();
+    let config = daemon_args.settings().unwrap().config;
     let store_budget = config.retention.max_bytes * STORE_OVERHEAD.0 / STORE_OVERHEAD.1;
     let budget_kib =
         (BASE_MIB << 10) + (config.max_queued_bytes as u64 >> 10) + (store_budget >> 10);
@@ -340,7 +340,12 @@ fn hours_of_traffic_in_minutes_are_accounted_for_within_the_memory_budget() {
 
     // Exact accounting: what was read is stored, refused as invalid, or dropped and counted.
     assert_eq!(s.received + kernel_drops, total);
-    assert_eq!(s.received, s.stored + s.invalid_total + s.dropped, "{s:?}");
+    assert_eq!(
+        s.received,
+        s.stored + s.not_stored + s.invalid_total + s.dropped + s.store_errors,
+        "{s:?}"
+    );
+    assert_eq!(s.not_stored, 0);
     assert_eq!(s.invalid_total, s.invalid.values().sum::<u64>());
     assert_eq!(s.store_errors, 0);
     if s.dropped + kernel_drops == 0 {
