@@ -48,6 +48,33 @@ pub fn read_text(relative: &str) -> String {
         .unwrap_or_else(|e| panic!("test data {relative} is not UTF-8: {e}"))
 }
 
+/// Every file of a data folder, sorted by name: each file's name and bytes. Subfolders, names starting with `.`
+/// and `README.md` are left out.
+///
+/// # Panics
+/// When the folder does not exist or a file cannot be read, naming the path.
+pub fn read_dir(relative: &str) -> Vec<(String, Vec<u8>)> {
+    let folder = path(relative);
+    let entries = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("cannot list test data {}: {e}", folder.display()));
+    let mut files: Vec<(String, Vec<u8>)> = entries
+        .map(|entry| {
+            let entry =
+                entry.unwrap_or_else(|e| panic!("cannot list test data {}: {e}", folder.display()));
+            let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+            (entry.file_name().to_string_lossy().into_owned(), is_file)
+        })
+        .filter(|(name, is_file)| *is_file && !name.starts_with('.') && name != "README.md")
+        .map(|(name, _)| name)
+        .map(|name| {
+            let bytes = read(&format!("{relative}/{name}"));
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The official segment-document schema (`schema/xray-segmentdocument-schema-v1.0.0.json`, draft-04), compiled
 /// once.
 ///
@@ -165,6 +192,17 @@ mod tests {
                 "SOURCES.md names {name}, which is missing"
             );
         }
+    }
+
+    #[test]
+    fn read_dir_gives_the_files_of_a_folder_by_name() {
+        let names: Vec<String> = read_dir("fuzz-regressions/trace_header")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, ["lossy-and-odd-fields", "traceparent"]);
+        // The README and the subfolders are left out.
+        assert_eq!(read_dir("fuzz-regressions"), Vec::new());
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub mod daemon;
 pub mod demo;
 pub mod error;
 pub mod forward;
+// The checks of the fuzz targets (`fuzz/`), for them and for the tests that replay what they found.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod map;
 pub mod sampling;

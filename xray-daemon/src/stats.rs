@@ -90,22 +90,22 @@ impl Stats {
 
     /// Counts `n` stored documents.
     pub fn add_stored(&self, n: u64) {
-        self.stored.fetch_add(n, Ordering::Relaxed);
+        self.stored.fetch_add(n, Ordering::Release);
     }
 
     /// Counts `n` valid documents passed on without being stored (`--no-store`).
     pub fn add_not_stored(&self, n: u64) {
-        self.not_stored.fetch_add(n, Ordering::Relaxed);
+        self.not_stored.fetch_add(n, Ordering::Release);
     }
 
     /// Counts one dropped datagram.
     pub fn add_dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.dropped.fetch_add(1, Ordering::Release);
     }
 
     /// Counts `n` documents the store failed to write.
     pub fn add_store_errors(&self, n: u64) {
-        self.store_errors.fetch_add(n, Ordering::Relaxed);
+        self.store_errors.fetch_add(n, Ordering::Release);
     }
 
     /// Counts one invalid document with its reason code.
@@ -118,7 +118,17 @@ impl Stats {
     }
 
     /// A copy of the counters.
+    ///
+    /// The outcomes are read first (each published with `Release`, read with `Acquire`) and `received` last, so
+    /// that a copy taken while datagrams flow shows no outcome of a datagram it does not count received, but one:
+    /// `stored + not_stored + invalid_total + dropped + store_errors ≤ received + 1`, the difference being what is
+    /// queued. The receive loop counts a datagram once it is queued, so that a flush asked for after seeing the
+    /// count covers it, and the datagram may be processed before that.
     pub fn snapshot(&self) -> StatsSnapshot {
+        let stored = self.stored.load(Ordering::Acquire);
+        let not_stored = self.not_stored.load(Ordering::Acquire);
+        let dropped = self.dropped.load(Ordering::Acquire);
+        let store_errors = self.store_errors.load(Ordering::Acquire);
         let invalid: BTreeMap<String, u64> = self
             .invalid
             .lock()
@@ -127,17 +137,49 @@ impl Stats {
             .map(|(k, v)| ((*k).to_owned(), *v))
             .collect();
         StatsSnapshot {
-            received: self.received.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Acquire),
             received_bytes: self.received_bytes.load(Ordering::Relaxed),
-            stored: self.stored.load(Ordering::Relaxed),
-            not_stored: self.not_stored.load(Ordering::Relaxed),
+            stored,
+            not_stored,
             invalid_total: invalid.values().sum(),
             invalid,
-            dropped: self.dropped.load(Ordering::Relaxed),
-            store_errors: self.store_errors.load(Ordering::Relaxed),
+            dropped,
+            store_errors,
             queued_bytes: self.queue.used() as u64,
             queued_peak_bytes: self.queue.peak() as u64,
             forward: self.forward.as_ref().map(|f| f.snapshot()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Datagrams counted received, then stored or dropped, on another thread while copies are taken: no copy
+    /// shows more outcomes than datagrams received.
+    #[test]
+    fn a_copy_never_shows_more_outcomes_than_datagrams_received() {
+        let stats = Stats::new(1024);
+        let total = 2_000_000u64;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for n in 0..total {
+                    stats.add_received(1);
+                    if n % 2 == 0 {
+                        stats.add_stored(1);
+                    } else {
+                        stats.add_dropped();
+                    }
+                }
+            });
+            loop {
+                let s = stats.snapshot();
+                assert!(s.received >= s.stored + s.dropped, "{s:?}");
+                if s.received == total && s.stored + s.dropped == total {
+                    break;
+                }
+            }
+        });
     }
 }

@@ -59,6 +59,13 @@ pub mod context;
 pub mod emitter;
 pub mod entity;
 mod error;
+// The checks of the fuzz targets (`fuzz/`), for them and for the tests that replay what they found.
+#[cfg(all(
+    any(test, fuzzing),
+    any(feature = "centralized-sampling", feature = "plugins")
+))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 #[cfg(any(feature = "centralized-sampling", feature = "plugins"))]
 mod net;

@@ -23,6 +23,10 @@
 
 pub mod document;
 pub mod framing;
+// The checks of the fuzz targets (`fuzz/`), for them and for the tests that replay what they found.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod id;
 mod name_chars;

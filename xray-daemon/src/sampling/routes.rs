@@ -100,7 +100,9 @@ pub fn router(service: Arc<SamplingService>, proxy: Option<XrayProxy>) -> Router
 }
 
 /// Reads a JSON object body into `T`. An empty body reads as `{}`.
-fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiException> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiException> {
     let body = body.map_err(|e| ApiException {
         status: e.status(),
         ..ApiException::invalid(format!("cannot read the request body: {e}"))
