@@ -810,3 +810,37 @@ fn the_viewer_header_shows_forwarding() {
     drop(session);
     runtime.block_on(daemon.shutdown()).unwrap();
 }
+
+/// With `--no-store`, the viewer's header says what was only forwarded.
+#[test]
+fn the_viewer_header_counts_what_was_not_stored() {
+    let Some(browser) = webdriver::browser_or_skip("the_viewer_header_counts_what_was_not_stored")
+    else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = Moto::start();
+    let daemon = runtime
+        .block_on(Daemon::start(Config {
+            forward: Some(forward_config(&moto.url())),
+            keep_traces: false,
+            ..Config::ephemeral()
+        }))
+        .unwrap();
+    let (_, documents) = traces(12, 1);
+    send_documents(&daemon, &documents);
+    runtime.block_on(wait_for(&daemon, "sent", |f| f.sent == 2));
+
+    let profile = common::temp_dir("chromium-profile-no-store");
+    let session = webdriver::Session::start(&browser, &profile);
+    session.goto(&format!("http://{}/", daemon.api_address()));
+    session.wait_for_texts("#counters", "the counters without a store", |t| {
+        t == ["0 traces · 2 received · 0 stored · 2 not stored · 0 invalid · to X-Ray: 2 sent, 0 retried, 0 dropped"]
+    });
+    drop(session);
+    runtime.block_on(daemon.shutdown()).unwrap();
+}

@@ -58,6 +58,7 @@ async function refreshCounters() {
     const stats = await getJSON("/api/stats");
     counters.textContent =
       `${stats.store.traces} traces · ${stats.received} received · ${stats.stored} stored · ` +
+      (stats.not_stored ? `${stats.not_stored} not stored · ` : "") +
       `${stats.invalid_total} invalid` + (stats.dropped ? ` · ${stats.dropped} dropped` : "") +
       (stats.forward
         ? ` · to X-Ray: ${stats.forward.sent} sent, ${stats.forward.retried} retried, ${stats.forward.dropped} dropped`
