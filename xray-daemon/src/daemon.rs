@@ -122,6 +122,7 @@ impl Daemon {
             store: store.clone(),
             stats: stats.clone(),
             sampling: sampling.clone(),
+            sampling_answered_by_xray: proxy.is_some(),
         };
         let servers = vec![
             api::serve(

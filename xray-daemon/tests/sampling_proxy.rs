@@ -229,6 +229,14 @@ async fn post_json(daemon: &DaemonHandle, path: &str, body: &Value) -> (u16, Val
     )
 }
 
+/// `GET /api/sampling` of the daemon's JSON API.
+async fn sampling_snapshot(daemon: &DaemonHandle) -> Value {
+    let response = reqwest::get(format!("http://{}/api/sampling", daemon.api_address()))
+        .await
+        .unwrap();
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_and_targets_come_from_xray_through_signed_model_valid_requests() {
     let seen = Seen::default();
@@ -300,6 +308,7 @@ async fn rules_and_targets_come_from_xray_through_signed_model_valid_requests() 
             ("GetSamplingTargets", &report),
         ]
     );
+    assert_eq!(sampling_snapshot(&daemon).await["answered_by_xray"], true);
     for (operation, _, authorization) in &seen {
         assert!(
             authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDSAMPLING/")

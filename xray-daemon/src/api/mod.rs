@@ -43,6 +43,8 @@ pub struct ApiState {
     pub stats: Arc<Stats>,
     /// The sampling API's rules and statistics.
     pub sampling: Arc<SamplingService>,
+    /// Whether the sampling API passes requests on to AWS X-Ray instead (while forwarding).
+    pub sampling_answered_by_xray: bool,
 }
 
 /// The JSON API's routes. Other route sets (the viewer's pages) can be merged into it with [`Router::merge`].

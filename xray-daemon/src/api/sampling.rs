@@ -1,5 +1,5 @@
 //! `GET /api/sampling`: the sampling rules served on the TCP address, with the statistics and quotas of their
-//! clients.
+//! clients; `answered_by_xray` says when the sampling API passes requests on to AWS X-Ray instead.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,5 +9,7 @@ use crate::sampling::SamplingSnapshot;
 
 /// `GET /api/sampling`.
 pub async fn get(State(state): State<ApiState>) -> Json<SamplingSnapshot> {
-    Json(state.sampling.snapshot(xray_sdk_types::time::now()))
+    let mut snapshot = state.sampling.snapshot(xray_sdk_types::time::now());
+    snapshot.answered_by_xray = state.sampling_answered_by_xray;
+    Json(snapshot)
 }

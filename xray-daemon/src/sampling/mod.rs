@@ -123,6 +123,7 @@ impl SamplingService {
     /// The rules, with the statistics and quotas of their clients at `now`, for `GET /api/sampling`.
     pub fn snapshot(&self, now: f64) -> SamplingSnapshot {
         SamplingSnapshot {
+            answered_by_xray: false,
             source: self.source.as_ref().map(|p| p.display().to_string()),
             last_rule_modification: self.rules.modified_at(),
             rules: self.book().snapshot(self.rules.rules(), now),
@@ -137,6 +138,10 @@ impl SamplingService {
 /// The body of `GET /api/sampling`.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SamplingSnapshot {
+    /// Whether the sampling API passes requests on to AWS X-Ray (while forwarding): the rules below are then
+    /// the local ones, not served, and no client reports to them.
+    #[serde(default)]
+    pub answered_by_xray: bool,
     /// The rules file served, or `None` for the built-in default rule.
     pub source: Option<String>,
     /// When the rules were loaded, epoch seconds.
