@@ -118,6 +118,9 @@ pub struct TraceFilter {
 /// The most summaries one query returns.
 pub const MAX_LIMIT: usize = 1000;
 
+/// How many traces [`Store::for_each_trace_in_range`] reads per page.
+pub const RANGE_PAGE: usize = 200;
+
 /// A rejected document, as `GET /api/invalid` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvalidDocument {
@@ -325,6 +328,10 @@ impl Store {
     /// newest trace first, at most `max_traces` of them. Returns how many traces started in the range in all,
     /// so that the caller can tell when some were left out.
     ///
+    /// The documents are read [`RANGE_PAGE`] traces at a time, and `each` runs with no connection held: the
+    /// in-memory store's writer, which shares its one connection, waits for one page's read at most, never for
+    /// what `each` does with it.
+    ///
     /// # Errors
     /// When SQLite fails.
     pub fn for_each_trace_in_range(
@@ -336,38 +343,67 @@ impl Store {
     ) -> rusqlite::Result<usize> {
         let from = from.unwrap_or(f64::MIN);
         let to = to.unwrap_or(f64::MAX);
-        let conn = self.reader();
-        let total: i64 = conn
+        let total: i64 = self
+            .reader()
             .prepare_cached(
                 "SELECT count(*) FROM traces WHERE start_time >= ?1 AND start_time <= ?2",
             )?
             .query_row(params![from, to], |row| row.get(0))?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT t.trace_id, d.body FROM (SELECT trace_id, start_time FROM traces \
-             WHERE start_time >= ?1 AND start_time <= ?2 ORDER BY start_time DESC LIMIT ?3) t \
-             JOIN documents d ON d.trace_id = t.trace_id ORDER BY t.start_time DESC, t.trace_id",
-        )?;
-        let mut rows = stmt.query(params![
-            from,
-            to,
-            i64::try_from(max_traces).unwrap_or(i64::MAX)
-        ])?;
-        let mut current: Option<String> = None;
-        let mut bodies = Vec::new();
-        while let Some(row) = rows.next()? {
-            let trace_id: String = row.get(0)?;
-            if current.as_deref() != Some(trace_id.as_str()) {
-                if current.is_some() {
-                    each(std::mem::take(&mut bodies));
+        // Where the previous page ended: its last trace's start time and id (pages go down both).
+        let mut after: Option<(f64, String)> = None;
+        let mut left = max_traces;
+        while left > 0 {
+            let page = self.range_page(from, to, after.as_ref(), left.min(RANGE_PAGE))?;
+            let Some((start, id, _)) = page.last() else {
+                break;
+            };
+            after = Some((*start, id.clone()));
+            let mut current: Option<String> = None;
+            let mut bodies = Vec::new();
+            for (_, trace_id, body) in page {
+                if current.as_deref() != Some(trace_id.as_str()) {
+                    if current.is_some() {
+                        each(std::mem::take(&mut bodies));
+                        left -= 1;
+                    }
+                    current = Some(trace_id);
                 }
-                current = Some(trace_id);
+                bodies.push(body);
             }
-            bodies.push(row.get(1)?);
-        }
-        if current.is_some() {
             each(bodies);
+            left -= 1;
         }
         Ok(usize::try_from(total).unwrap_or(usize::MAX))
+    }
+
+    /// The documents of up to `limit` traces of `[from, to]` that come after `after` (newest first, then by id
+    /// downwards): start time, trace id and body, trace by trace.
+    fn range_page(
+        &self,
+        from: f64,
+        to: f64,
+        after: Option<&(f64, String)>,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<(f64, String, Vec<u8>)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.start_time, t.trace_id, d.body FROM (SELECT trace_id, start_time FROM traces \
+             WHERE start_time >= ?1 AND start_time <= ?2 \
+             AND (?3 IS NULL OR start_time < ?3 OR (start_time = ?3 AND trace_id < ?4)) \
+             ORDER BY start_time DESC, trace_id DESC LIMIT ?5) t \
+             JOIN documents d ON d.trace_id = t.trace_id ORDER BY t.start_time DESC, t.trace_id DESC",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                from,
+                to,
+                after.map(|(start, _)| *start),
+                after.map(|(_, id)| id.as_str()),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+        rows.collect()
     }
 
     /// The highest sequence number given so far (0 for an empty store).
@@ -635,6 +671,76 @@ mod tests {
     }
 
     /// The probe of the newest traces and the query from the filters' indexes give the same answers.
+    /// The map's reading visits every trace of the range once, newest first (ties by id), across pages, and
+    /// lets go of the connection while the caller works: the in-memory store's writer is free then.
+    #[test]
+    fn traces_in_a_range_come_page_by_page_without_holding_the_connection() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        // 450 traces, three to each start time, two documents each.
+        store
+            .writer()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 450)
+                 INSERT INTO traces (trace_id, seq, start_time, end_time, root_rank, root_start, root_name,
+                    segment_flags, subsegment_flags, segments, documents, bytes, updated_at, annotations)
+                 SELECT printf('1-5759e988-%024x', i), i, 1000 + i / 3, 1001 + i / 3, 0, 1000, 'svc', 0, 0,
+                    1, 2, 20, 2000, NULL FROM n;
+                 INSERT INTO documents (trace_id, id, parent_id, kind, name, start_time, end_time, in_progress,
+                    received_at, body)
+                    SELECT trace_id, 'a', NULL, 0, 'svc', start_time, end_time, 0, 0, CAST(trace_id || '/a' AS BLOB) FROM traces
+                    UNION ALL
+                    SELECT trace_id, 'b', 'a', 1, 'svc', start_time, end_time, 0, 0, CAST(trace_id || '/b' AS BLOB)
+                    FROM traces;",
+            )
+            .unwrap();
+        let expected: Vec<String> = {
+            let mut all: Vec<(i64, String)> = (1..=450_i64)
+                .map(|i| (1000 + i / 3, format!("1-5759e988-{i:024x}")))
+                .collect();
+            all.sort_by(|a, b| b.cmp(a));
+            all.into_iter().map(|(_, id)| id).collect()
+        };
+        let mut seen = Vec::new();
+        let total = store
+            .for_each_trace_in_range(None, None, 1000, |bodies| {
+                assert!(
+                    store.writer.conn.try_lock().is_ok(),
+                    "the connection is held while the caller works"
+                );
+                let bodies: Vec<String> = bodies
+                    .into_iter()
+                    .map(|b| String::from_utf8(b).unwrap())
+                    .collect();
+                let id = bodies[0].split('/').next().unwrap().to_owned();
+                let mut sorted = bodies.clone();
+                sorted.sort();
+                assert_eq!(sorted, [format!("{id}/a"), format!("{id}/b")]);
+                seen.push(id);
+            })
+            .unwrap();
+        assert_eq!(total, 450);
+        assert_eq!(seen, expected);
+
+        let mut newest = Vec::new();
+        let total = store
+            .for_each_trace_in_range(Some(1100.0), Some(1120.0), 25, |bodies| {
+                newest.push(String::from_utf8(bodies[0].clone()).unwrap());
+            })
+            .unwrap();
+        let in_range: Vec<&String> = expected
+            .iter()
+            .filter(|id| {
+                let i = i64::from_str_radix(&id[11..], 16).unwrap();
+                (1100..=1120).contains(&(1000 + i / 3))
+            })
+            .collect();
+        assert_eq!(total, in_range.len());
+        assert_eq!(newest.len(), 25);
+        for (body, id) in newest.iter().zip(&in_range) {
+            assert!(body.starts_with(id.as_str()), "{body} {id}");
+        }
+    }
+
     #[test]
     fn the_probe_answers_as_the_full_query_does() {
         let store = Store::open(&StoreLocation::Memory).unwrap();
