@@ -75,6 +75,20 @@ pub fn read_dir(relative: &str) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// Runs `check` (a fuzz target's check) on every input kept in `fuzz-regressions/{target}`: a crash found once
+/// is a test case forever.
+///
+/// # Panics
+/// When the folder is empty or missing, or `check` panics on an input (naming the file).
+pub fn replay_fuzz_regressions(target: &str, check: fn(&[u8])) {
+    let inputs = read_dir(&format!("fuzz-regressions/{target}"));
+    assert!(!inputs.is_empty(), "no inputs kept for {target}");
+    for (name, data) in inputs {
+        let outcome = std::panic::catch_unwind(|| check(&data));
+        assert!(outcome.is_ok(), "{target}: {name} fails");
+    }
+}
+
 /// The official segment-document schema (`schema/xray-segmentdocument-schema-v1.0.0.json`, draft-04), compiled
 /// once.
 ///

@@ -234,28 +234,18 @@ pub fn sampling_body(data: &[u8]) {
 mod tests {
     use super::*;
 
-    /// Replays every input kept for `target`, naming the file that fails.
-    fn replay(target: &str, check: fn(&[u8])) {
-        let inputs = xray_sdk_testdata::read_dir(&format!("fuzz-regressions/{target}"));
-        assert!(!inputs.is_empty(), "no inputs kept for {target}");
-        for (name, data) in inputs {
-            let outcome = std::panic::catch_unwind(|| check(&data));
-            assert!(outcome.is_ok(), "{target}: {name} fails");
-        }
-    }
-
     #[test]
     fn datagram_regressions() {
-        replay("datagram", datagram);
+        xray_sdk_testdata::replay_fuzz_regressions("datagram", datagram);
     }
 
     #[test]
     fn api_query_regressions() {
-        replay("api_query", api_query);
+        xray_sdk_testdata::replay_fuzz_regressions("api_query", api_query);
     }
 
     #[test]
     fn sampling_body_regressions() {
-        replay("sampling_body", sampling_body);
+        xray_sdk_testdata::replay_fuzz_regressions("sampling_body", sampling_body);
     }
 }

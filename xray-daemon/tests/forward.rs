@@ -485,9 +485,14 @@ fn missing_settings_and_unsupported_options_are_clear_errors() {
     let _ = std::fs::remove_file(config);
 }
 
-/// The first line `xray` prints: its UDP address and its API's URL. Its standard error (piped) is kept, and
-/// shown if that line never comes.
-fn addresses(child: &mut std::process::Child) -> (String, String) {
+/// Starts `command` (an `xray` daemon) and reads the first line it prints: its UDP address and its API's URL.
+/// Its standard error is kept, and shown if that line never comes.
+fn launch(mut command: Command) -> (std::process::Child, String, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut pipe = child.stderr.take().unwrap();
     // Drained all along, so that the daemon never blocks on a full pipe; read whole once the daemon is gone.
     let stderr = std::thread::spawn(move || {
@@ -510,10 +515,9 @@ fn addresses(child: &mut std::process::Child) -> (String, String) {
         let rest = line.split(marker).nth(1).unwrap();
         rest.split(end).next().unwrap().to_owned()
     };
-    (
-        after("udp://", ','),
-        format!("http://{}", after("viewer on http://", '/')),
-    )
+    let udp = after("udp://", ',');
+    let api = format!("http://{}", after("viewer on http://", '/'));
+    (child, udp, api)
 }
 
 /// Sends `documents` to `udp` and waits until the daemon at `api` has forwarded `sent` documents.
@@ -550,7 +554,7 @@ fn stop(mut child: std::process::Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_forwards_with_the_official_daemons_flags() {
     let moto = Moto::start();
-    let mut child = xray_daemon(
+    let command = xray_daemon(
         &[
             "--forward",
             "-n",
@@ -571,12 +575,8 @@ async fn the_binary_forwards_with_the_official_daemons_flags() {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_ENDPOINT_URL", &moto.url()),
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let (udp, api) = addresses(&mut child);
+    );
+    let (child, udp, api) = launch(command);
     let (ids, documents) = traces(7, 2);
     forwarded_by_the_binary(&udp, &api, &documents, 4).await;
     assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
@@ -602,7 +602,7 @@ async fn the_official_command_line_and_configuration_file_forward() {
     )
     .unwrap();
     // No subcommand: `xray -c FILE` runs as the X-Ray daemon does, forwarding.
-    let mut child = xray(
+    let command = xray(
         &[
             "-c",
             config.to_str().unwrap(),
@@ -613,12 +613,8 @@ async fn the_official_command_line_and_configuration_file_forward() {
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let (udp, api) = addresses(&mut child);
+    );
+    let (child, udp, api) = launch(command);
     let (ids, documents) = traces(8, 3);
     forwarded_by_the_binary(&udp, &api, &documents, 6).await;
     assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));
@@ -642,7 +638,7 @@ async fn a_role_is_assumed_and_its_credentials_sign_the_calls() {
     let moto = Moto::start();
     let proxy = Proxy::start(Some(moto.port)).await;
     let role = "arn:aws:iam::123456789012:role/xray-writer";
-    let mut child = xray_daemon(
+    let command = xray_daemon(
         &[
             "--forward",
             "-n",
@@ -661,12 +657,8 @@ async fn a_role_is_assumed_and_its_credentials_sign_the_calls() {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_ENDPOINT_URL", &proxy.url),
         ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let (udp, api) = addresses(&mut child);
+    );
+    let (child, udp, api) = launch(command);
     let (ids, documents) = traces(10, 2);
     forwarded_by_the_binary(&udp, &api, &documents, 4).await;
     assert_eq!(stored_in_xray(&moto.url(), &ids).await, parsed(&documents));

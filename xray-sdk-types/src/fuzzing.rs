@@ -96,28 +96,18 @@ pub fn sampling_rules(data: &[u8]) {
 mod tests {
     use super::*;
 
-    /// Replays every input kept for `target`, naming the file that fails.
-    fn replay(target: &str, check: fn(&[u8])) {
-        let inputs = xray_sdk_testdata::read_dir(&format!("fuzz-regressions/{target}"));
-        assert!(!inputs.is_empty(), "no inputs kept for {target}");
-        for (name, data) in inputs {
-            let outcome = std::panic::catch_unwind(|| check(&data));
-            assert!(outcome.is_ok(), "{target}: {name} fails");
-        }
-    }
-
     #[test]
     fn trace_header_regressions() {
-        replay("trace_header", trace_header);
+        xray_sdk_testdata::replay_fuzz_regressions("trace_header", trace_header);
     }
 
     #[test]
     fn document_regressions() {
-        replay("document", document);
+        xray_sdk_testdata::replay_fuzz_regressions("document", document);
     }
 
     #[test]
     fn sampling_rules_regressions() {
-        replay("sampling_rules", sampling_rules);
+        xray_sdk_testdata::replay_fuzz_regressions("sampling_rules", sampling_rules);
     }
 }
