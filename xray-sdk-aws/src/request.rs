@@ -73,38 +73,14 @@ fn form_object(bytes: &[u8]) -> Map<String, Value> {
 
 /// The decoded `key=value` pairs of a query string or form body.
 fn query_pairs(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    text.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k, true), percent_decode(v, true))
-    })
+    form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
-/// Decodes `%XX` escapes (and `+` as a space in forms); a malformed escape is kept as it is.
-fn percent_decode(text: &str, plus_is_space: bool) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes the `%XX` escapes of a URL's path (a malformed escape is kept as it is).
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Splits `scheme://authority/path?query` into host, path and query.
@@ -145,13 +121,10 @@ fn s3_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<Stri
     };
     let mut out = Map::new();
     if let Some(bucket) = bucket {
-        out.insert(
-            "Bucket".into(),
-            Value::String(percent_decode(&bucket, false)),
-        );
+        out.insert("Bucket".into(), Value::String(percent_decode(&bucket)));
     }
     if !key.is_empty() {
-        out.insert("Key".into(), Value::String(percent_decode(key, false)));
+        out.insert("Key".into(), Value::String(percent_decode(key)));
     }
     for (name, value) in query_pairs(query) {
         match name.as_str() {
@@ -161,10 +134,7 @@ fn s3_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<Stri
         };
     }
     if let Some(source) = header("x-amz-copy-source") {
-        out.insert(
-            "CopySource".into(),
-            Value::String(percent_decode(&source, false)),
-        );
+        out.insert("CopySource".into(), Value::String(percent_decode(&source)));
     }
     out
 }
@@ -178,10 +148,7 @@ fn lambda_parameters(uri: &str, header: &dyn Fn(&str) -> Option<String>) -> Map<
     while let Some(segment) = segments.next() {
         if segment == "functions" {
             if let Some(name) = segments.next().filter(|n| !n.is_empty()) {
-                out.insert(
-                    "FunctionName".into(),
-                    Value::String(percent_decode(name, false)),
-                );
+                out.insert("FunctionName".into(), Value::String(percent_decode(name)));
             }
             break;
         }
@@ -238,9 +205,11 @@ mod tests {
 
     #[test]
     fn bad_escapes_and_bodies_are_kept_or_ignored() {
-        assert_eq!(percent_decode("a%zzb%", false), "a%zzb%");
-        assert_eq!(percent_decode("a%2", false), "a%2");
-        assert_eq!(percent_decode("%e2%9c%93+x", true), "✓ x");
+        assert_eq!(percent_decode("a%zzb%"), "a%zzb%");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        let pairs: Vec<_> = query_pairs("a=%e2%9c%93+x&&b&=v").collect();
+        let expected = [("a", "✓ x"), ("b", ""), ("", "v")];
+        assert_eq!(pairs, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
         assert!(json_object(b"{not json").is_empty());
         assert!(json_object(b"[1,2]").is_empty());
     }
