@@ -61,20 +61,26 @@ fn official_form(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             .is_some_and(|first| first.starts_with('-') && !top_level.contains(&first))
     });
     if first_is_an_option {
-        args.splice(
-            1..1,
-            ["daemon".into(), "--forward".into(), "--no-store".into()],
-        );
+        let given = |names: &[&str]| {
+            args.iter().any(|a| {
+                a.to_str().is_some_and(|a| {
+                    names
+                        .iter()
+                        .any(|n| a == *n || a.strip_prefix(*n).is_some_and(|r| r.starts_with('=')))
+                })
+            })
+        };
+        let mut implied = vec!["daemon".into()];
+        if !given(&["--forward"]) {
+            implied.push("--forward".into());
+        }
+        // A store asked for (`--memory`, `--db`) is kept; otherwise none, as the X-Ray daemon keeps none.
+        if !given(&["--no-store", "--memory", "--db"]) {
+            implied.push("--no-store".into());
+        }
+        args.splice(1..1, implied);
     }
     args
-}
-
-/// The async runtime the long-running commands (`daemon`, `demo`) run on: two worker threads.
-pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -86,5 +92,63 @@ pub fn main() -> ExitCode {
         Command::Tail(args) => tail::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Demo(args) => crate::demo::run(args),
+    }
+}
+
+/// The async runtime the long-running commands (`daemon`, `demo`) run on: two worker threads.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::official_form;
+
+    fn form(args: &[&str]) -> Vec<String> {
+        official_form(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn options_without_a_subcommand_run_the_daemon_as_the_x_ray_daemon_does() {
+        assert_eq!(
+            form(&["xray", "-o", "-n", "us-east-2"]),
+            [
+                "xray",
+                "daemon",
+                "--forward",
+                "--no-store",
+                "-o",
+                "-n",
+                "us-east-2"
+            ]
+        );
+        assert_eq!(
+            form(&["xray", "-c", "cfg.yaml", "--memory", "--forward"]),
+            ["xray", "daemon", "-c", "cfg.yaml", "--memory", "--forward"]
+        );
+        assert_eq!(
+            form(&["xray", "-o", "--db=/var/lib/xray/t.sqlite3"]),
+            [
+                "xray",
+                "daemon",
+                "--forward",
+                "-o",
+                "--db=/var/lib/xray/t.sqlite3"
+            ]
+        );
+        for unchanged in [
+            &["xray", "daemon", "-o"][..],
+            &["xray", "--help"],
+            &["xray", "-v", "tail"],
+            &["xray"],
+        ] {
+            assert_eq!(form(unchanged), unchanged);
+        }
     }
 }
